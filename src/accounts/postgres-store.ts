@@ -1,0 +1,97 @@
+/**
+ * PostgreSQL account store, for several gridlens processes sharing one set of accounts
+ * (DATABASE_URL=postgres://...). A debit is one statement (UPDATE ... WHERE balance >= price,
+ * then the ledger row in the same statement), so concurrent nodes can never overdraw.
+ * Unreachable database: ERROR_SERVICE_UNAVALIABLE; pg's pool reconnects by itself.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { PROJECT_ROOT } from '../config.js';
+import { hashKey, newClientKey } from './keys.js';
+import type { Account, AccountStore, AccountSummary } from './store.js';
+import { guarded } from './unavailable.js';
+
+const MIGRATIONS = path.join(PROJECT_ROOT, 'migrations', 'postgres');
+
+async function migrate(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock(7170011)'); // one node migrates at a time
+    await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)');
+    const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    for (const file of readdirSync(MIGRATIONS).filter((f) => /^\d+_.*\.sql$/.test(f)).sort()) {
+      const version = Number.parseInt(file, 10);
+      if (done.has(version)) continue;
+      await client.query('BEGIN');
+      await client.query(readFileSync(path.join(MIGRATIONS, file), 'utf8'));
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [version, file]);
+      await client.query('COMMIT');
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(7170011)').catch(() => undefined);
+    client.release();
+  }
+}
+
+export async function openPostgresStore(url: string): Promise<AccountStore> {
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 10_000 });
+  pool.on('error', () => { /* an idle client lost its connection; the pool replaces it */ });
+  await migrate(pool);
+  const db = <T>(run: () => Promise<T>) => guarded('database', run);
+
+  const inTx = async <T>(run: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      const out = await run(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  };
+  const creditId = (c: pg.PoolClient, id: number, points: number, note: string) =>
+    c.query('WITH l AS (INSERT INTO ledger (account_id, kind, points, note) VALUES ($1, \'credit\', $2, $3)) UPDATE accounts SET balance = balance + $2 WHERE id = $1', [id, points, note]);
+
+  return {
+    createAccount: (points, name = '') => db(() => inTx(async (c) => {
+      const clientKey = newClientKey();
+      const { rows } = await c.query<{ id: string }>('INSERT INTO accounts (key_hash, key_hint, name) VALUES ($1, $2, $3) RETURNING id', [hashKey(clientKey), clientKey.slice(0, 6), name]);
+      const id = Number(rows[0]!.id);
+      if (points > 0) await creditId(c, id, points, 'initial credit');
+      return { clientKey, id, balance: points };
+    })),
+    findByKey: (key) => db(async () => {
+      const { rows } = await pool.query<{ id: string; balance: string }>('SELECT id, balance FROM accounts WHERE key_hash = $1 AND revoked_at IS NULL', [hashKey(key)]);
+      return rows[0] ? ({ id: Number(rows[0].id), balance: Number(rows[0].balance) } satisfies Account) : undefined;
+    }),
+    balance: (id) => db(async () => Number((await pool.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', [id])).rows[0]?.balance ?? 0)),
+    credit: (key, points, note = 'credit') => db(() => inTx(async (c) => {
+      const { rows } = await c.query<{ id: string }>('SELECT id FROM accounts WHERE key_hash = $1 AND revoked_at IS NULL', [hashKey(key)]);
+      if (!rows[0]) throw new Error('no live account has this key');
+      await creditId(c, Number(rows[0].id), points, note);
+      return Number((await c.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', [rows[0].id])).rows[0]!.balance);
+    })),
+    charge: (id, points, taskId) => db(async () => {
+      if (points === 0) return true;
+      const { rowCount } = await pool.query(
+        `WITH d AS (UPDATE accounts SET balance = balance - $2 WHERE id = $1 AND balance >= $2 RETURNING id)
+         INSERT INTO ledger (account_id, kind, points, task_id) SELECT id, 'charge', -$2::bigint, $3 FROM d`, [id, points, taskId]);
+      return rowCount === 1;
+    }),
+    revoke: (key) => db(async () => ((await pool.query('UPDATE accounts SET revoked_at = now() WHERE key_hash = $1 AND revoked_at IS NULL', [hashKey(key)])).rowCount ?? 0) === 1),
+    list: () => db(async () => (await pool.query(
+      `SELECT a.id::int AS id, a.key_hint AS "keyHint", a.name, a.balance::bigint AS balance, a.created_at AS "createdAt", a.revoked_at AS "revokedAt",
+              COALESCE((SELECT SUM(points) FROM ledger l WHERE l.account_id = a.id), 0) AS "ledgerSum"
+       FROM accounts a ORDER BY a.id`)).rows.map((r: Record<string, unknown>) => ({
+      ...r, balance: Number(r.balance), ledgerSum: Number(r.ledgerSum),
+      createdAt: new Date(r.createdAt as string).toISOString(), revokedAt: r.revokedAt ? new Date(r.revokedAt as string).toISOString() : null,
+    }) as AccountSummary)),
+    ping: () => db(async () => { await pool.query('SELECT 1'); }),
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,29 @@
+/** What the service needs from an account store; SQLite today (sqlite-store.ts). */
+export interface Account {
+  id: number;
+  balance: number;
+}
+
+export interface AccountSummary {
+  id: number;
+  keyHint: string;
+  name: string;
+  balance: number;
+  ledgerSum: number;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface AccountStore {
+  createAccount(points: number, name?: string): Promise<{ clientKey: string; id: number; balance: number }>;
+  /** The live (not revoked) account a key names. */
+  findByKey(clientKey: string): Promise<Account | undefined>;
+  balance(accountId: number): Promise<number>;
+  credit(clientKey: string, points: number, note?: string): Promise<number>;
+  /** Debit price points for a task atomically; false when the balance does not cover it. */
+  charge(accountId: number, points: number, taskId: string): Promise<boolean>;
+  revoke(clientKey: string): Promise<boolean>;
+  list(): Promise<AccountSummary[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

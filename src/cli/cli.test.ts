@@ -1,0 +1,57 @@
+/** The CLI as a user runs it: keys, solve (local and through a server), help and errors. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { it } from 'node:test';
+import { PROJECT_ROOT } from '../config.js';
+import { RED, cellsWith, gridPicture } from '../testing/pictures.js';
+import { FIXTURE_MODEL, testService } from '../testing/service.js';
+
+const run = promisify(execFile);
+const CLI = path.join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js');
+const gl = (args: string[]) => run(process.execPath, [CLI, ...args], { env: { ...process.env, MODEL_DIR: FIXTURE_MODEL } });
+
+it('keys create/credit/list/revoke on a SQLite file', async () => {
+  const db = path.join(mkdtempSync(path.join(os.tmpdir(), 'gl-cli-')), 'k.sqlite');
+  const made = JSON.parse((await gl(['keys', 'create', '--points', '100000', '--json', '--db', db])).stdout) as { clientKey: string; balance: number };
+  assert.equal(made.balance, 100000);
+  assert.match(made.clientKey, /^[0-9a-f]{32}$/);
+  assert.deepEqual(JSON.parse((await gl(['keys', 'credit', made.clientKey, '--points', '5', '--json', '--db', db])).stdout), { balance: 100005 });
+  const list = JSON.parse((await gl(['keys', 'list', '--json', '--db', db])).stdout) as { balance: number; ledgerSum: number; keyHint: string }[];
+  assert.equal(list[0]!.ledgerSum, 100005);
+  assert.equal(list[0]!.keyHint, made.clientKey.slice(0, 6));
+  assert.equal((await gl(['keys', 'revoke', made.clientKey, '--db', db])).stdout.trim(), 'revoked');
+  await assert.rejects(gl(['keys', 'credit', made.clientKey, '--points', '5', '--db', db]), (e: { code: number; stderr: string }) => e.code === 2 && /no live account/.test(e.stderr));
+  await assert.rejects(gl(['keys', 'create', '--points', 'lots', '--db', db]), (e: { stderr: string }) => /--points must be a whole number/.test(e.stderr));
+});
+
+it('solve prints the answer with per-cell scores, locally and through a server', async () => {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'gl-cli-')), 'g.png');
+  writeFileSync(file, await gridPicture(cellsWith(9, RED, [2, 4, 6]), 300));
+  const local = JSON.parse((await gl(['solve', file, '--question', 'cars'])).stdout) as { kind: string; class: string; solution: { objects: number[]; scores: number[] } };
+  assert.equal(local.kind, '3x3');
+  assert.equal(local.class, 'car');
+  assert.deepEqual(local.solution.objects, [2, 4, 6]);
+  assert.equal(local.solution.scores.length, 9);
+  const svc = await testService();
+  try {
+    const url = await svc.app.listen({ port: 0, host: '127.0.0.1' });
+    const { clientKey } = await svc.accounts.createAccount(100);
+    const remote = JSON.parse((await gl(['solve', file, '--question', '/m/0k4j', '--server', url, '--key', clientKey])).stdout) as { solution: { objects: number[] } };
+    assert.deepEqual(remote.solution.objects, [2, 4, 6]);
+  } finally {
+    await svc.close();
+  }
+  await assert.rejects(gl(['solve', file, '--question', '/m/0pg52']), (e: { code: number; stderr: string }) => e.code === 2 && /ERROR_CAPTCHA_UNSOLVABLE/.test(e.stderr));
+  await assert.rejects(gl(['solve', file, '--question', 'cars', '--grid', '5x5']), (e: { stderr: string }) => /--grid must be one of 3x3, 4x4, 1x1/.test(e.stderr));
+});
+
+it('--help explains every command; an unknown one says what exists', async () => {
+  const help = (await gl(['--help'])).stdout;
+  for (const cmd of ['serve', 'keys', 'solve', 'eval', 'calibrate-grid4', 'questions']) assert.match(help, new RegExp(`\\n  ${cmd} `));
+  assert.match((await gl(['serve', '--help'])).stdout, /DATABASE_URL/);
+  await assert.rejects(gl(['frobnicate']), (e: { code: number; stderr: string }) => e.code === 2 && /commands: serve, keys/.test(e.stderr));
+});

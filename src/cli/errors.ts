@@ -1,0 +1,2 @@
+/** A user-facing CLI failure: printed as one line, exit code 2, no stack trace. */
+export class CliError extends Error {}

@@ -1,0 +1,80 @@
+/**
+ * Configuration: one table of settings (env var, default with units, description), parsed
+ * once, validated, frozen. `gridlens serve --help` and the README print the same table.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: this file runs from dist/src/config.js. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+type Kind = 'int' | 'string' | 'number';
+
+interface Setting {
+  env: string;
+  kind: Kind;
+  default: string | number;
+  min?: number;
+  help: string;
+}
+
+export const SETTINGS = {
+  port: { env: 'PORT', kind: 'int', default: 8080, min: 0, help: 'TCP port to listen on' },
+  host: { env: 'HOST', kind: 'string', default: '0.0.0.0', help: 'address to bind' },
+  dbPath: { env: 'DB_PATH', kind: 'string', default: 'data/gridlens.sqlite', help: 'SQLite file for accounts and the ledger (relative to the project root)' },
+  modelDir: { env: 'MODEL_DIR', kind: 'string', default: 'models/gridlens-tiles', help: 'folder with model.json + model.onnx for tiles (3x3, 1x1, and 4x4 until a 4x4 model ships)' },
+  modelDir4x4: { env: 'MODEL_DIR_4X4', kind: 'string', default: '', help: 'a dedicated model for 4x4 pictures; empty: the tile model answers them square by square' },
+  inferenceWorkers: { env: 'INFERENCE_WORKERS', kind: 'int', default: 2, min: 1, help: 'worker threads each owning an onnxruntime session' },
+  inferenceThreads: { env: 'INFERENCE_THREADS', kind: 'int', default: 1, min: 1, help: 'intra-op threads per session' },
+  bodyLimitBytes: { env: 'BODY_LIMIT_BYTES', kind: 'int', default: 8 * 1024 * 1024, min: 1024, help: 'largest request body accepted, bytes (8 MiB)' },
+  maxImagePixels: { env: 'MAX_IMAGE_PIXELS', kind: 'int', default: 4096 * 4096, min: 10000, help: 'largest declared image area decoded, pixels (guards against decompression bombs)' },
+  taskTtlSeconds: { env: 'TASK_TTL_SECONDS', kind: 'int', default: 600, min: 300, help: 'how long getTaskResult can read a result, seconds' },
+  maxStoredTasks: { env: 'MAX_STORED_TASKS', kind: 'int', default: 200000, min: 1000, help: 'results kept in memory at most (oldest dropped first, never before the TTL unless over this)' },
+  price3x3: { env: 'PRICE_3X3', kind: 'int', default: 6, min: 0, help: 'points charged for a 3x3 image' },
+  price4x4: { env: 'PRICE_4X4', kind: 'int', default: 6, min: 0, help: 'points charged for a 4x4 image' },
+  price1x1: { env: 'PRICE_1X1', kind: 'int', default: 2, min: 0, help: 'points charged for a 1x1 tile' },
+  rateLimitRps: { env: 'RATE_LIMIT_RPS', kind: 'int', default: 200, min: 0, help: 'requests per second per key (0 = unlimited)' },
+  maxTasksInFlight: { env: 'MAX_TASKS_IN_FLIGHT', kind: 'int', default: 32, min: 0, help: 'tasks in flight per key (0 = unlimited)' },
+  databaseUrl: { env: 'DATABASE_URL', kind: 'string', default: '', help: 'postgres://... to keep accounts in PostgreSQL (shared by several nodes); empty: SQLite at DB_PATH' },
+  redisUrl: { env: 'REDIS_URL', kind: 'string', default: '', help: 'redis://... to share task results and rate counters between nodes; empty: in this process' },
+  redisPrefix: { env: 'REDIS_PREFIX', kind: 'string', default: 'gridlens:', help: 'prefix of every Redis key' },
+  samplesDir: { env: 'SAMPLES_DIR', kind: 'string', default: '../shared/data', help: 'data set folder the playground (GET /) takes sample challenges from; missing: no samples' },
+  logLevel: { env: 'LOG_LEVEL', kind: 'string', default: 'info', help: 'pino level: fatal, error, warn, info, debug, trace, silent' },
+} as const satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof SETTINGS;
+export type Config = Readonly<{
+  [K in SettingName]: (typeof SETTINGS)[K]['kind'] extends 'string' ? string : number;
+}>;
+
+function parseValue(name: SettingName, raw: string | number): string | number {
+  const s: Setting = SETTINGS[name];
+  if (s.kind === 'string') return String(raw);
+  const n = Number(raw);
+  const ok = s.kind === 'int' ? Number.isInteger(n) : Number.isFinite(n);
+  if (!ok || (s.min !== undefined && n < s.min)) {
+    const allowed = `${s.kind === 'int' ? 'an integer' : 'a number'}${s.min !== undefined ? ` >= ${s.min}` : ''}`;
+    throw new Error(`${s.env} (${name}) must be ${allowed}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+/** Defaults, overridden by the environment, overridden by explicit values (CLI flags, tests). */
+export function loadConfig(overrides: Partial<Record<SettingName, string | number>> = {}, env = process.env): Config {
+  const out: Record<string, string | number> = {};
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const raw = overrides[name] ?? env[SETTINGS[name].env] ?? SETTINGS[name].default;
+    out[name] = parseValue(name, raw);
+  }
+  return Object.freeze(out) as Config;
+}
+
+export function resolveFromRoot(p: string): string {
+  return path.isAbsolute(p) || p === ':memory:' ? p : path.join(PROJECT_ROOT, p);
+}
+
+export function settingsTable(): string {
+  return (Object.keys(SETTINGS) as SettingName[])
+    .map((n) => `  ${SETTINGS[n].env.padEnd(20)} ${String(SETTINGS[n].default).padEnd(24)} ${SETTINGS[n].help}`)
+    .join('\n');
+}

@@ -1,0 +1,16 @@
+/** Prometheus metrics (prom-client) on a registry of our own, served at GET /metrics. */
+import client from 'prom-client';
+
+export function createMetrics() {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const requests = new client.Counter({ name: 'gridlens_requests_total', help: 'Protocol requests by endpoint and error code ("" = success)', labelNames: ['endpoint', 'error_code'], registers: [registry] });
+  const latency = new client.Histogram({ name: 'gridlens_task_seconds', help: 'createTask latency of successful tasks by image kind', labelNames: ['kind'], buckets: [0.002, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 1], registers: [registry] });
+  const batch = new client.Histogram({ name: 'gridlens_inference_batch_size', help: 'Tiles per inference batch', buckets: [1, 9, 16, 32], registers: [registry] });
+  const inference = new client.Histogram({ name: 'gridlens_inference_seconds', help: 'onnxruntime run() time per batch', buckets: [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064], registers: [registry] });
+  const charged = new client.Counter({ name: 'gridlens_points_charged_total', help: 'Points charged for successful tasks', labelNames: ['kind'], registers: [registry] });
+  const model = new client.Gauge({ name: 'gridlens_model_info', help: 'Loaded models (value 1)', labelNames: ['name', 'version', 'sha256'], registers: [registry] });
+  return { registry, requests, latency, batch, inference, charged, model };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

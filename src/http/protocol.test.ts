@@ -1,0 +1,114 @@
+/** The protocol through the HTTP layer, on the colour fixture model: every behaviour of issue 2. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Service } from '../app.js';
+import { BLACK, BLUE, GREEN, RED, cellsWith, gridPicture } from '../testing/pictures.js';
+import { post, testService } from '../testing/service.js';
+
+const T = 'ReCaptchaV2Classification';
+let svc: Service;
+let key: string;
+let b64_3x3: string;
+
+before(async () => {
+  svc = await testService();
+  ({ clientKey: key } = await svc.accounts.createAccount(100_000));
+  b64_3x3 = (await gridPicture(cellsWith(9, RED, [1, 5, 8]), 300)).toString('base64');
+});
+after(() => svc.close());
+
+const balance = async () => (await post(svc, '/getBalance', { clientKey: key })).balance as number;
+const create = (task: Record<string, unknown>, extra: Record<string, unknown> = {}) => post(svc, '/createTask', { clientKey: key, task: { type: T, ...task }, ...extra });
+
+describe('createTask answers', () => {
+  it('3x3 without confidence: the three highest-scoring tiles, charged 6 points', async () => {
+    const before = await balance();
+    const r = await create({ image: b64_3x3, question: '/m/0k4j' });
+    assert.equal(r.errorId, 0);
+    assert.equal(r.errorCode, '');
+    assert.equal(r.status, 'ready');
+    assert.match(r.taskId as string, /^[0-9a-f-]{36}$/);
+    assert.deepEqual(r.solution, { type: 'multi', objects: [1, 5, 8] });
+    assert.equal(await balance(), before - 6);
+  });
+
+  it('3x3 with confidence: every tile at or above it, possibly none; number, numeric string or "" (absent)', async () => {
+    const img = (await gridPicture(cellsWith(9, RED, [0, 4]), 300)).toString('base64');
+    assert.deepEqual((await create({ image: img, question: '/m/0k4j', confidence: 0.5 })).solution, { type: 'multi', objects: [0, 4] });
+    assert.deepEqual((await create({ image: img, question: '/m/0k4j', confidence: '0.5' })).solution, { type: 'multi', objects: [0, 4] });
+    assert.equal(((await create({ image: img, question: '/m/0k4j', confidence: '' })).solution as { objects: number[] }).objects.length, 3);
+    assert.deepEqual((await create({ image: img, question: '/m/01bjv', confidence: 0.5 })).solution, { type: 'multi', objects: [] });
+  });
+
+  it('3x3 reads tiles left to right, top to bottom', async () => {
+    const cells = [RED, BLUE, GREEN, BLUE, RED, BLACK, GREEN, BLACK, BLUE];
+    const img = (await gridPicture(cells, 300, 'jpeg')).toString('base64');
+    assert.deepEqual((await create({ image: img, question: '/m/01bjv', confidence: 0.5 })).solution, { type: 'multi', objects: [1, 3, 8] });
+    assert.deepEqual((await create({ image: img, question: '/m/0cdl1', confidence: 0.5 })).solution, { type: 'multi', objects: [2, 6] });
+  });
+
+  it('1x1: single with hasObject at the calibrated threshold, charged 2 points', async () => {
+    const before = await balance();
+    const red = (await gridPicture([RED], 100)).toString('base64');
+    assert.deepEqual((await create({ image: red, question: '/m/0k4j' })).solution, { type: 'single', hasObject: true });
+    assert.deepEqual((await create({ image: red, question: '/m/01bjv' })).solution, { type: 'single', hasObject: false });
+    assert.equal(await balance(), before - 4);
+  });
+
+  it('4x4: every square at or above the threshold', async () => {
+    const img = (await gridPicture(cellsWith(16, BLUE, [0, 5, 10, 15]), 450)).toString('base64');
+    assert.deepEqual((await create({ image: img, question: '/m/01bjv' })).solution, { type: 'multi', objects: [0, 5, 10, 15] });
+  });
+
+  it('scores: true returns per-cell scores', async () => {
+    const r = await create({ image: b64_3x3, question: '/m/0k4j', scores: true });
+    const sol = r.solution as { scores: number[] };
+    assert.equal(sol.scores.length, 9);
+    assert.ok(sol.scores[1]! > 0.99 && sol.scores[0]! < 0.01);
+  });
+
+  it('accepts prompt text in English and Chinese, a data: prefix, line breaks, and GIF/WebP/JPEG', async () => {
+    for (const question of ['Select all images with cars', 'cars', 'a car', '汽车', 'Select all squares with cars. Click verify once there are none left.']) {
+      assert.deepEqual((await create({ image: b64_3x3, question })).solution, { type: 'multi', objects: [1, 5, 8] }, question);
+    }
+    const wrapped = `data:image/png;base64,${b64_3x3.replace(/(.{76})/g, '$1\r\n')}`;
+    assert.equal((await create({ image: wrapped, question: '/m/0k4j' })).errorId, 0);
+    for (const fmt of ['gif', 'webp', 'jpeg'] as const) {
+      const img = (await gridPicture(cellsWith(9, RED, [2, 3, 7]), 300, fmt)).toString('base64');
+      assert.deepEqual((await create({ image: img, question: '/m/0k4j' })).solution, { type: 'multi', objects: [2, 3, 7] }, fmt);
+    }
+  });
+
+  it('grid sets the kind of a screenshot of another size', async () => {
+    const img = (await gridPicture(cellsWith(9, RED, [0, 1, 2]), 612)).toString('base64');
+    assert.equal((await create({ image: img, question: '/m/0k4j' })).errorCode, 'ERROR_ILLEGAL_IMAGE');
+    assert.deepEqual((await create({ image: img, question: '/m/0k4j', grid: '3x3' })).solution, { type: 'multi', objects: [0, 1, 2] });
+    const img4 = (await gridPicture(cellsWith(16, RED, [3, 12]), 600)).toString('base64');
+    assert.deepEqual((await create({ image: img4, question: '/m/0k4j', grid: '4x4' })).solution, { type: 'multi', objects: [3, 12] });
+  });
+
+  it('ignores unknown keys at the top level and inside task', async () => {
+    const r = await post(svc, '/createTask', {
+      clientKey: key, softId: 1234, softID: '55', appId: 'X', callbackUrl: null, languagePool: 'en',
+      task: { type: T, image: b64_3x3, question: '/m/0k4j', softID: 7, _isReCaptchaV2Classification: true, websiteURL: 'https://x.test', websiteKey: 'abc' },
+    });
+    assert.deepEqual(r.solution, { type: 'multi', objects: [1, 5, 8] });
+  });
+
+  it('accepts bodies sent without a JSON content type', async () => {
+    const r = await post(svc, '/getBalance', JSON.stringify({ clientKey: key }), { 'content-type': 'text/plain' });
+    assert.equal(r.errorId, 0);
+  });
+});
+
+describe('getTaskResult', () => {
+  it('returns what createTask returned, only to the key that created it', async () => {
+    const made = await create({ image: b64_3x3, question: '/m/0k4j' });
+    const got = await post(svc, '/getTaskResult', { clientKey: key, taskId: made.taskId });
+    assert.deepEqual({ ...got, statusCode: undefined }, { ...made, statusCode: undefined });
+    const { clientKey: other } = await svc.accounts.createAccount(100);
+    const foreign = await post(svc, '/getTaskResult', { clientKey: other, taskId: made.taskId });
+    assert.equal(foreign.errorCode, 'ERROR_NO_SUCH_CAPCHA_ID');
+    assert.equal((await post(svc, '/getBalance', { clientKey: other })).balance, 100);
+  });
+});

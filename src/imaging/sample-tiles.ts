@@ -1,0 +1,97 @@
+/**
+ * Cut a square RGB raster into rows x rows tiles and resample each to the model's input, in
+ * one pass, straight into a normalised NCHW float tensor.
+ *
+ * Bilinear with half-pixel centres, clamped at each tile's edge and without antialiasing:
+ * exactly torch.nn.functional.interpolate(mode="bilinear", align_corners=False) applied to
+ * each tile (training/gridlens_train/data.py:resize_like_service), so Python validation
+ * sees what the service sees. One sharp call per tile would cost 9-15 ms per 3x3
+ * (shared/docs/measured-here.md); this loop costs well under a millisecond.
+ */
+export interface Normalisation {
+  size: number;
+  mean: readonly number[];
+  std: readonly number[];
+}
+
+interface Axis {
+  i0: Int32Array;
+  i1: Int32Array;
+  w1: Float32Array;
+}
+
+const axes = new Map<string, Axis>();
+
+/**
+ * Source indices and weights along one axis for every (tile, output pixel). `context` > 1 widens
+ * each tile's window around its centre (clamped to the picture), so a 4x4 square can be scored
+ * with some of its neighbourhood in view; 1 samples exactly the tile.
+ */
+function axisFor(side: number, rows: number, size: number, context: number): Axis {
+  const key = `${side}/${rows}/${size}/${context}`;
+  const hit = axes.get(key);
+  if (hit) return hit;
+  const tile = side / rows;
+  const n = rows * size;
+  const axis: Axis = { i0: new Int32Array(n), i1: new Int32Array(n), w1: new Float32Array(n) };
+  for (let t = 0; t < rows; t++) {
+    const centre = (t + 0.5) * tile;
+    const start = Math.max(0, centre - (tile * context) / 2);
+    const end = Math.min(side, centre + (tile * context) / 2);
+    const lo = Math.floor(start);
+    const hi = Math.ceil(end) - 1;
+    for (let o = 0; o < size; o++) {
+      const src = Math.min(Math.max(start + ((o + 0.5) * (end - start)) / size - 0.5, lo), hi);
+      const f = Math.floor(src);
+      const k = t * size + o;
+      axis.i0[k] = f;
+      axis.i1[k] = Math.min(f + 1, hi);
+      axis.w1[k] = src - f;
+    }
+  }
+  axes.set(key, axis);
+  return axis;
+}
+
+export function sampleTiles(raw: Uint8Array, side: number, rows: number, norm: Normalisation, context = 1): Float32Array {
+  const { size } = norm;
+  const ax = axisFor(side, rows, size, context);
+  const plane = size * size;
+  const out = new Float32Array(rows * rows * 3 * plane);
+  const [sr, sg, sb] = [0, 1, 2].map((c) => 1 / (255 * norm.std[c]!)) as [number, number, number];
+  const [mr, mg, mb] = [0, 1, 2].map((c) => norm.mean[c]! / norm.std[c]!) as [number, number, number];
+  const stride = side * 3;
+  for (let tr = 0; tr < rows; tr++) {
+    for (let tc = 0; tc < rows; tc++) {
+      let o = (tr * rows + tc) * 3 * plane;
+      for (let y = 0; y < size; y++) {
+        const ky = tr * size + y;
+        const r0 = ax.i0[ky]! * stride;
+        const r1 = ax.i1[ky]! * stride;
+        const wy = ax.w1[ky]!;
+        for (let x = 0; x < size; x++, o++) {
+          const kx = tc * size + x;
+          const c0 = ax.i0[kx]! * 3;
+          const c1 = ax.i1[kx]! * 3;
+          const wx = ax.w1[kx]!;
+          const w00 = (1 - wx) * (1 - wy);
+          const w01 = wx * (1 - wy);
+          const w10 = (1 - wx) * wy;
+          const w11 = wx * wy;
+          const p00 = r0 + c0;
+          const p01 = r0 + c1;
+          const p10 = r1 + c0;
+          const p11 = r1 + c1;
+          // + 0.5 and truncation: round half up, as the uint8 cast after torch's interpolate
+          const r = Math.floor(raw[p00]! * w00 + raw[p01]! * w01 + raw[p10]! * w10 + raw[p11]! * w11 + 0.5);
+          const g = Math.floor(raw[p00 + 1]! * w00 + raw[p01 + 1]! * w01 + raw[p10 + 1]! * w10 + raw[p11 + 1]! * w11 + 0.5);
+          const b = Math.floor(raw[p00 + 2]! * w00 + raw[p01 + 2]! * w01 + raw[p10 + 2]! * w10 + raw[p11 + 2]! * w11 + 0.5);
+          out[o] = r * sr - mr;
+          out[o + plane] = g * sg - mg;
+          out[o + 2 * plane] = b * sb - mb;
+        }
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,89 @@
+/** Main-thread side of the inference workers: one tensor batch per request, least-busy worker. */
+import { Worker } from 'node:worker_threads';
+import type { LoadedModel } from '../model/manifest.js';
+import { ProtocolError } from '../protocol/errors.js';
+import type { InferReply, WorkerInit } from './worker.js';
+
+interface Slot {
+  worker: Worker;
+  /** False from a worker's exit until its replacement is ready. */
+  alive: boolean;
+  pending: Map<number, { resolve: (r: InferenceResult) => void; reject: (e: Error) => void }>;
+}
+
+export interface InferenceResult {
+  /** batch x classes, row-major. */
+  scores: Float32Array;
+  ms: number;
+}
+
+export class InferencePool {
+  private nextId = 1;
+  private closed = false;
+  onBatch: (batch: number, ms: number) => void = () => {};
+
+  private constructor(private readonly slots: Slot[], private readonly init: WorkerInit) {}
+
+  private static spawn(init: WorkerInit): Promise<Worker> {
+    return new Promise<Worker>((resolve, reject) => {
+      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+      worker.once('error', reject);
+      worker.once('message', () => resolve(worker));
+    });
+  }
+
+  static async start(model: LoadedModel, workers: number, threads: number): Promise<InferencePool> {
+    const { manifest } = model;
+    const init: WorkerInit = { onnxPath: model.onnxPath, threads, inputName: manifest.input.name, outputName: manifest.output.name, size: manifest.input.size };
+    const slots = await Promise.all(Array.from({ length: workers }, async () => ({ worker: await InferencePool.spawn(init), alive: true, pending: new Map() })));
+    const pool = new InferencePool(slots, init);
+    for (const slot of slots) pool.listen(slot);
+    return pool;
+  }
+
+  /** A worker that died takes its pending batches with it (rejected) and is replaced. */
+  private revive(slot: Slot, err: Error): void {
+    slot.alive = false;
+    for (const w of slot.pending.values()) w.reject(err);
+    slot.pending.clear();
+    if (this.closed) return;
+    void InferencePool.spawn(this.init).then((worker) => {
+      slot.worker = worker;
+      slot.alive = true;
+      this.listen(slot);
+    }, () => undefined);
+  }
+
+  private listen(slot: Slot): void {
+    slot.worker.on('message', (reply: InferReply) => {
+      const waiter = slot.pending.get(reply.id);
+      if (!waiter) return;
+      slot.pending.delete(reply.id);
+      if ('error' in reply) waiter.reject(new Error(`inference failed: ${reply.error}`));
+      else waiter.resolve({ scores: reply.scores, ms: reply.ms });
+    });
+    const worker = slot.worker;
+    worker.once('exit', (code) => {
+      if (slot.worker === worker) this.revive(slot, new Error(`inference worker exited with code ${code}`));
+    });
+  }
+
+  async infer(input: Float32Array, batch: number): Promise<InferenceResult> {
+    if (this.closed) throw new ProtocolError('ERROR_SERVICE_UNAVALIABLE', 'the service is shutting down; retry on another node or in a moment');
+    const live = this.slots.filter((s) => s.alive);
+    if (live.length === 0) throw new ProtocolError('ERROR_SERVICE_UNAVALIABLE', 'the inference workers are restarting; retry in a moment');
+    const slot = live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    const id = this.nextId++;
+    const result = await new Promise<InferenceResult>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.postMessage({ id, input, batch }, [input.buffer as ArrayBuffer]);
+    });
+    this.onBatch(batch, result.ms);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

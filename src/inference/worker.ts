@@ -1,0 +1,44 @@
+/**
+ * The one file that imports onnxruntime-node. Each worker thread owns one session: ort's
+ * run() blocks its thread, so it must never run on the event loop.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+
+export interface WorkerInit {
+  onnxPath: string;
+  threads: number;
+  inputName: string;
+  outputName: string;
+  size: number;
+}
+
+export interface InferRequest {
+  id: number;
+  input: Float32Array;
+  batch: number;
+}
+
+export type InferReply = { id: number; scores: Float32Array; ms: number } | { id: number; error: string };
+
+const init = workerData as WorkerInit;
+const session = await ort.InferenceSession.create(init.onnxPath, {
+  intraOpNumThreads: init.threads,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  graphOptimizationLevel: 'all',
+});
+parentPort!.postMessage({ ready: true });
+
+parentPort!.on('message', async (req: InferRequest) => {
+  const started = performance.now();
+  try {
+    const tensor = new ort.Tensor('float32', req.input, [req.batch, 3, init.size, init.size]);
+    const result = await session.run({ [init.inputName]: tensor });
+    const scores = Float32Array.from(result[init.outputName]!.data as Float32Array);
+    const reply: InferReply = { id: req.id, scores, ms: performance.now() - started };
+    parentPort!.postMessage(reply, [scores.buffer]);
+  } catch (err) {
+    parentPort!.postMessage({ id: req.id, error: (err as Error).message } satisfies InferReply);
+  }
+});

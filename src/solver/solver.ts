@@ -1,0 +1,78 @@
+/**
+ * The recognition domain: a decoded picture and a question in, the protocol's solution out.
+ * HTTP routes and the CLI both call this. Which model answers which grid, and which class a
+ * question maps to, comes only from each model's model.json.
+ */
+import { ProtocolError } from '../protocol/errors.js';
+import type { Question } from '../protocol/questions.js';
+import type { GridKind } from '../imaging/grid.js';
+import type { Picture } from '../imaging/decode.js';
+import { sampleTiles } from '../imaging/sample-tiles.js';
+import type { LoadedModel } from '../model/manifest.js';
+import type { InferencePool } from '../inference/pool.js';
+import { roundScores, select3x3, selectAbove, type Solution } from './select-cells.js';
+
+export interface ServingModel {
+  model: LoadedModel;
+  pool: InferencePool;
+}
+
+export interface SolveOptions {
+  confidence?: number;
+  withScores?: boolean;
+}
+
+export interface SolveResult {
+  solution: Solution;
+  className: string;
+  scores: number[];
+  inferenceMs: number;
+}
+
+export class Solver {
+  /** tiles: the tile classifier; grid4: an optional dedicated 4x4 model (issue 4). */
+  constructor(private readonly tiles: ServingModel, private readonly grid4?: ServingModel) {}
+
+  modelFor(kind: GridKind): ServingModel {
+    return kind === '4x4' && this.grid4 ? this.grid4 : this.tiles;
+  }
+
+  models(): ServingModel[] {
+    return this.grid4 ? [this.tiles, this.grid4] : [this.tiles];
+  }
+
+  /** The class that answers a question on a grid kind, or the protocol's error for why none does. */
+  classFor(question: Question, kind: GridKind): string {
+    const { manifest } = this.modelFor(kind).model;
+    const cls = manifest.classes.find((c) => manifest.questions[c]?.includes(question.id));
+    const label = `${question.id} (${question.english})`;
+    if (kind === '4x4' && (!cls || !manifest.grids['4x4']?.includes(cls))) {
+      const ok = (manifest.grids['4x4'] ?? []).map((c) => manifest.questions[c]?.[0]).filter(Boolean).join(', ');
+      throw new ProtocolError('ERROR_UNKNOW_450x450_QUESTION', `task.question ${label} is not answerable on a 4x4 (450x450) image; answerable: ${ok || 'none'}`);
+    }
+    if (!cls || !(manifest.grids[kind] ?? manifest.classes).includes(cls)) {
+      throw new ProtocolError('ERROR_CAPTCHA_UNSOLVABLE', `task.question ${label}: model ${manifest.name} has no trained class for "${question.english}", so it cannot be answered (nothing was charged)`);
+    }
+    return cls;
+  }
+
+  async solve(picture: Picture, question: Question, opts: SolveOptions = {}): Promise<SolveResult> {
+    const className = this.classFor(question, picture.kind);
+    const { model, pool } = this.modelFor(picture.kind);
+    const { manifest } = model;
+    const cells = picture.rows * picture.rows;
+    const tuned = picture.kind === '4x4' ? manifest.grid4 : undefined;
+    const input = sampleTiles(picture.raw, picture.side, picture.rows, manifest.input, tuned?.context ?? 1);
+    const { scores: all, ms } = await pool.infer(input, cells);
+    const k = manifest.classes.indexOf(className);
+    const n = manifest.classes.length;
+    const scores = Array.from({ length: cells }, (_, i) => all[i * n + k]!);
+    const threshold = tuned?.thresholds[className] ?? manifest.thresholds[className]!;
+    const shown = opts.withScores ? { scores: roundScores(scores) } : {};
+    let solution: Solution;
+    if (picture.kind === '1x1') solution = { type: 'single', hasObject: scores[0]! >= threshold, ...shown };
+    else if (picture.kind === '3x3') solution = { type: 'multi', objects: select3x3(scores, opts.confidence), ...shown };
+    else solution = { type: 'multi', objects: selectAbove(scores, threshold), ...shown };
+    return { solution, className, scores, inferenceMs: ms };
+  }
+}

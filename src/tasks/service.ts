@@ -1,0 +1,106 @@
+/**
+ * The three protocol operations over the domain pieces. A request's path: account check →
+ * limits → decode and pick the grid → solver (tensor batch → inference worker → cells) →
+ * charge on success → store the result → reply.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config.js';
+import type { Account, AccountStore } from '../accounts/store.js';
+import type { KeyLimits, RateLimiter } from '../accounts/limits.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { asBody, clientKeyOf, parseCreateTask, taskIdOf } from '../protocol/requests.js';
+import { decodeBase64, readPicture } from '../imaging/decode.js';
+import type { GridKind } from '../imaging/grid.js';
+import type { Solver } from '../solver/solver.js';
+import type { Solution } from '../solver/select-cells.js';
+import type { TaskResults } from './result-store.js';
+
+export interface TaskReply {
+  status: 'ready';
+  taskId: string;
+  solution: Solution;
+}
+
+export interface TaskHooks {
+  /** Called once per successful task: kind, points charged, milliseconds spent. */
+  onSolved(kind: GridKind, points: number, ms: number): void;
+}
+
+export interface TaskServiceDeps {
+  config: Config;
+  accounts: AccountStore;
+  /** Tasks in flight per key: always this process's. */
+  limits: KeyLimits;
+  /** Requests per second per key: this process's, or shared through Redis. */
+  rate: RateLimiter;
+  solver: Solver;
+  results: TaskResults;
+  hooks?: TaskHooks;
+}
+
+export class TaskService {
+  constructor(private readonly d: TaskServiceDeps) {}
+
+  priceOf(kind: GridKind): number {
+    const { price3x3, price4x4, price1x1 } = this.d.config;
+    return kind === '3x3' ? price3x3 : kind === '4x4' ? price4x4 : price1x1;
+  }
+
+  async account(body: unknown): Promise<Account> {
+    const key = clientKeyOf(asBody(body));
+    const account = await this.d.accounts.findByKey(key);
+    if (!account) throw new ProtocolError('ERROR_KEY_DOES_NOT_EXIST', 'clientKey does not name a live account (unknown or revoked key)');
+    return account;
+  }
+
+  async createTask(body: unknown): Promise<TaskReply> {
+    const started = performance.now();
+    const account = await this.account(body);
+    await this.d.rate.hit(account.id);
+    const input = parseCreateTask(asBody(body));
+    const leave = this.d.limits.enter(account.id);
+    try {
+      const picture = await readPicture(decodeBase64(input.image), input.grid, this.d.config.maxImagePixels);
+      this.d.solver.classFor(input.question, picture.kind); // unanswerable questions fail before the balance check
+      const price = this.priceOf(picture.kind);
+      if ((await this.d.accounts.balance(account.id)) < price) throw zeroBalance(price);
+      const { solution } = await this.d.solver.solve(picture, input.question, { confidence: input.confidence, withScores: input.scores });
+      const taskId = randomUUID();
+      // Stored first, then charged by a conditional debit (concurrent tasks cannot overdraw);
+      // if the charge fails the stored result is withdrawn: a failed task costs nothing.
+      await this.d.results.put(taskId, account.id, solution);
+      const charged = await this.d.accounts.charge(account.id, price, taskId).catch(async (err: unknown) => {
+        await this.d.results.delete(taskId).catch(() => undefined);
+        throw err;
+      });
+      if (!charged) {
+        await this.d.results.delete(taskId).catch(() => undefined);
+        throw zeroBalance(price);
+      }
+      this.d.hooks?.onSolved(picture.kind, price, performance.now() - started);
+      return { status: 'ready', taskId, solution };
+    } finally {
+      leave();
+    }
+  }
+
+  async getTaskResult(body: unknown): Promise<TaskReply> {
+    const account = await this.account(body);
+    await this.d.rate.hit(account.id);
+    const taskId = taskIdOf(asBody(body));
+    const solution = await this.d.results.get(taskId, account.id);
+    if (!solution) {
+      throw new ProtocolError('ERROR_NO_SUCH_CAPCHA_ID', `taskId ${JSON.stringify(taskId.slice(0, 64))} is unknown, expired (results are kept ${this.d.config.taskTtlSeconds} s) or belongs to another key`);
+    }
+    return { status: 'ready', taskId, solution };
+  }
+
+  async getBalance(body: unknown): Promise<{ balance: number }> {
+    const account = await this.account(body);
+    return { balance: await this.d.accounts.balance(account.id) };
+  }
+}
+
+function zeroBalance(price: number): ProtocolError {
+  return new ProtocolError('ERROR_ZERO_BALANCE', `the balance is below this task's price of ${price} points; credit the key (gridlens keys credit KEY --points N)`);
+}

@@ -1,0 +1,35 @@
+/**
+ * Keeps the training pipeline alive: a tiny run (a few hundred tiles, one epoch) with Debian's
+ * PyTorch, exported, then loaded and run by the service's own code. Skipped, with the reason,
+ * where /usr/bin/python3 has no torch (.ci/run installs it).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { it } from 'node:test';
+import { PROJECT_ROOT, loadConfig } from './config.js';
+import { startSolver } from './app.js';
+import { QUESTIONS } from './protocol/questions.js';
+
+const PY = '/usr/bin/python3';
+const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision, onnx'], { stdio: 'ignore' }).status === 0;
+
+it('trains a tiny model, exports it, and the service answers with it', { skip: !hasTorch && `${PY} lacks torch/torchvision/onnx (apt-get install python3-torch python3-torchvision python3-onnx)`, timeout: 600_000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gridlens-train-'));
+  const env = { ...process.env, OMP_NUM_THREADS: '2', OMP_WAIT_POLICY: 'PASSIVE' };
+  const log = execFileSync(PY, ['training/train.py', '--epochs', '1', '--limit', '300', '--batch', '32', '--out', path.join(dir, 'run')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  assert.match(log, /epoch {3}1\/1 {2}loss \d/);
+  execFileSync(PY, ['training/export.py', '--run', path.join(dir, 'run'), '--name', 'tiny', '--out', path.join(dir, 'model')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  const solver = await startSolver(loadConfig({ modelDir: path.join(dir, 'model'), inferenceWorkers: 1 }, {}));
+  try {
+    const raw = Buffer.alloc(300 * 300 * 3, 90);
+    const { solution, scores } = await solver.solve({ kind: '3x3', raw, side: 300, rows: 3 }, QUESTIONS.find((q) => q.id === '/m/0k4j')!);
+    assert.equal(scores.length, 9);
+    assert.ok(scores.every((s) => s >= 0 && s <= 1));
+    assert.equal(solution.type, 'multi');
+  } finally {
+    await Promise.all(solver.models().map((m) => m.pool.close()));
+  }
+});

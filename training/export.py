@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Export a training run to the service's model format.
+
+  /usr/bin/python3 training/export.py --run training/runs/tiles-sigmoid --name gridlens-tiles
+
+Writes models/<name>/model.onnx (probabilities out), model.json (src/model/manifest.ts), and
+validation.txt (the validation split's file names, for `gridlens eval --only`). Per-class
+thresholds are calibrated on the validation split: the threshold that maximises balanced
+accuracy of "score >= t" for tiles with versus without the class.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gridlens_train import data  # noqa: E402
+from gridlens_train.classes import QUESTION_IDS  # noqa: E402
+from gridlens_train.manifest import export_onnx, write_manifest  # noqa: E402
+from gridlens_train.model import WithActivation, build_model  # noqa: E402
+from train import predict  # noqa: E402
+
+GRID4_DEFAULT = "bicycle,bus,crosswalk,hydrant,motorcycle,stairs,traffic_light"
+
+
+def calibrate(scores: np.ndarray, positive: np.ndarray) -> float:
+    if positive.sum() == 0 or (~positive).sum() == 0:
+        return 0.5
+    best_t, best = 0.5, -1.0
+    for t in np.linspace(0.02, 0.98, 97):
+        bal = ((scores[positive] >= t).mean() + (scores[~positive] < t).mean()) / 2
+        if bal > best + 1e-9:
+            best_t, best = float(t), float(bal)
+    return best_t
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run", required=True, help="training run folder (best.pt, split.json)")
+    p.add_argument("--checkpoint", default="best.pt")
+    p.add_argument("--name", default="gridlens-tiles")
+    p.add_argument("--version", default=None, help="default: date + checkpoint hash")
+    p.add_argument("--out", default=None, help="default: models/<name>")
+    p.add_argument("--min-recall", type=float, default=0.0,
+                   help="a class answers its questions only if its validation recall reaches this (issue 7 uses 0.9)")
+    p.add_argument("--grid4", default=GRID4_DEFAULT, help="classes answered on 4x4 pictures (comma list)")
+    args = p.parse_args()
+
+    run = Path(args.run)
+    state = torch.load(run / args.checkpoint, map_location="cpu")
+    classes, size, head = state["classes"], state["size"], state["head"]
+    net = build_model(state["arch"], len(classes))
+    net.load_state_dict(state["model"])
+    net.eval()
+    out = Path(args.out or data.project_root() / "models" / args.name)
+    out.mkdir(parents=True, exist_ok=True)
+    export_onnx(WithActivation(net, head), size, out / "model.onnx")
+
+    root = data.shared_data() / "tiles-v1"
+    rows = data.read_manifest(root / "manifest.csv")
+    if state["args"].get("labels"):
+        rows += data.extra_label_rows(data.project_root() / state["args"]["labels"])
+    tiles = data.load_images(root, rows, size, f"tiles-{len(rows)}")
+    val_files = json.loads((run / "split.json").read_text())["val_files"]
+    index = {r["file"]: i for i, r in enumerate(rows)}
+    val_idx = np.array([index[f] for f in val_files])
+    probs = predict(net, tiles.x_eval[val_idx], head, "cpu")
+    labels = [rows[i]["labels"].split("|") for i in val_idx]
+    y = np.array([classes.index(rows[i]["class"]) for i in val_idx])
+    thresholds, per_class = {}, {}
+    for k, c in enumerate(classes):
+        pos = np.array([c in ls for ls in labels])
+        thresholds[c] = calibrate(probs[:, k], pos)
+        pred_k = probs.argmax(1) == k
+        per_class[c] = {"n": int((y == k).sum()),
+                        "recall": float((pred_k & (y == k)).sum() / max(1, (y == k).sum())),
+                        "precision": float((pred_k & (y == k)).sum() / max(1, pred_k.sum()))}
+    confusion = np.zeros((len(classes), len(classes)), int)
+    for t, pr in zip(y, probs.argmax(1)):
+        confusion[t, pr] += 1
+    answerable = [c for c in classes if QUESTION_IDS.get(c) and per_class[c]["recall"] >= args.min_recall]
+    grid4 = [c for c in args.grid4.split(",") if c in answerable]
+    manifest_sha = hashlib.sha1((root / "manifest.csv").read_bytes()).hexdigest()[:12]
+    ckpt_sha = hashlib.sha256((run / args.checkpoint).read_bytes()).hexdigest()[:8]
+    version = args.version or f"{__import__('datetime').date.today().isoformat()}-{ckpt_sha}"
+    metrics = {"validation": {"tiles": len(val_idx), "top1": float((probs.argmax(1) == y).mean()),
+                              "perClass": per_class, "confusion": confusion.tolist(), "epoch": state["epoch"]}}
+    write_manifest(out, name=args.name, version=version, size=size, mean=state["mean"], std=state["std"],
+                   activation=head, classes=classes, questions={c: QUESTION_IDS.get(c, []) for c in answerable},
+                   thresholds=thresholds,
+                   grids={"3x3": answerable, "1x1": answerable, "4x4": grid4},
+                   data={"train": "tiles-v1", "manifestSha1": manifest_sha, "split": "near_cluster, stratified by class",
+                         "valFraction": state["args"]["val_fraction"], "seed": state["args"]["seed"],
+                         "unlabeled": "unlabeled-v1 3x3 tiles (pseudo-labels)" if state["args"]["pseudo"] else None,
+                         "trainArgs": state["args"]},
+                   metrics=metrics)
+    (out / "validation.txt").write_text("\n".join(val_files) + "\n")
+    print(f"exported {out}: val top-1 {metrics['validation']['top1']:.4f}, "
+          f"size {(out / 'model.onnx').stat().st_size / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()

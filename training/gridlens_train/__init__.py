@@ -1,0 +1,1 @@
+"""gridlens training library: data loading, augmentation, models, export."""

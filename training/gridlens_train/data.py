@@ -1,0 +1,136 @@
+"""Read the shared data set (tar archives + manifest.csv) into cached uint8 arrays.
+
+The cache lives outside git (``.cache/`` at the project root); it is rebuilt when the
+manifest changes. Two arrays per image set:
+  * ``x_src``: every image resized to SRC x SRC with PIL bilinear, the source for random crops;
+  * ``x_eval``: every image resized straight to the model's input with the same bilinear
+    sampling that the Node service uses (torch ``interpolate``, align_corners=False), so that
+    validation in Python sees what the service sees.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import random
+import tarfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+SRC = 112  # stored size for training crops
+
+
+@dataclass
+class TileSet:
+    x_src: np.ndarray  # N,SRC,SRC,3 uint8
+    x_eval: np.ndarray  # N,S,S,3 uint8
+    rows: list[dict]
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def shared_data() -> Path:
+    return Path(os.environ.get("GRIDLENS_DATA", project_root().parent / "shared" / "data"))
+
+
+def read_manifest(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def resize_like_service(img: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear, half-pixel centres, no antialias: the same arithmetic as src/imaging/sample-tiles.ts."""
+    t = torch.from_numpy(np.ascontiguousarray(img).copy()).permute(2, 0, 1)[None].float()
+    out = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False)
+    return out[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def _decode(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def load_images(root: Path, rows: list[dict], size: int, cache_name: str, log=print) -> TileSet:
+    key = hashlib.sha1(("|".join(r["file"] for r in rows) + f"{size}/{SRC}").encode()).hexdigest()[:12]
+    cache = project_root() / ".cache" / f"{cache_name}-{key}.npz"
+    if cache.exists():
+        z = np.load(cache)
+        return TileSet(z["x_src"], z["x_eval"], rows)
+    index = {r["file"]: i for i, r in enumerate(rows)}
+    x_src = np.zeros((len(rows), SRC, SRC, 3), np.uint8)
+    x_eval = np.zeros((len(rows), size, size, 3), np.uint8)
+    seen = 0
+    for tar_root, tar_name in sorted({(str(r.get("root", root)), r["tar"]) for r in rows}):
+        with tarfile.open(Path(tar_root) / tar_name) as tar:
+            for member in tar:
+                i = index.get(member.name)
+                if i is None or not member.isfile():
+                    continue
+                img = _decode(tar.extractfile(member).read())
+                x_src[i] = np.asarray(Image.fromarray(img).resize((SRC, SRC), Image.BILINEAR))
+                x_eval[i] = resize_like_service(img, size)
+                seen += 1
+                if seen % 2000 == 0:
+                    log(f"  decoded {seen}/{len(rows)} {cache_name} images")
+    if seen != len(rows):
+        raise RuntimeError(f"{cache_name}: found {seen} of {len(rows)} manifest images in the tars under {root}")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, x_src=x_src, x_eval=x_eval)
+    return TileSet(x_src, x_eval, rows)
+
+
+def extra_label_rows(labels_dir: Path) -> list[dict]:
+    """Labels we made for unlabeled-v1 tiles (data/labels/*.csv: pix_sha1, file, class, method),
+    as rows shaped like tiles-v1's manifest so the loader and the split treat them alike."""
+    files = sorted(labels_dir.glob("*.csv")) if labels_dir.exists() else []
+    if not files:
+        return []
+    uroot = shared_data() / "unlabeled-v1"
+    manifest = {r["file"]: r for r in read_manifest(uroot / "manifest.csv")}
+    rows, seen = [], set()
+    for f in files:
+        for lab in read_manifest(f):
+            src = manifest.get(lab["file"])
+            if src is None or src["pix_sha1"] != lab["pix_sha1"]:
+                raise ValueError(f"{f.name}: {lab['file']} is not in unlabeled-v1 with pix_sha1 {lab['pix_sha1']}")
+            if lab["file"] in seen:
+                continue
+            seen.add(lab["file"])
+            rows.append({"file": lab["file"], "tar": src["tar"], "root": str(uroot), "class": lab["class"],
+                         "labels": lab["class"], "kind": "recaptcha_tile", "near_cluster": "u:" + src["near_cluster"],
+                         "method": lab["method"]})
+    return rows
+
+
+def split_by_cluster(rows: list[dict], val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Stratified by class, grouped by near_cluster: a cluster lies wholly in train or in val.
+
+    web_photo rows are stock photos, not reCAPTCHA tiles: training only (data/README.md).
+    """
+    clusters: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        clusters[r["near_cluster"]].append(i)
+    by_class: dict[str, list[str]] = defaultdict(list)
+    for cid, members in clusters.items():
+        kinds = {rows[i]["kind"] for i in members}
+        if kinds == {"web_photo"}:
+            by_class["__train_only__"].append(cid)
+            continue
+        by_class[rows[members[0]]["class"]].append(cid)
+    train, val = [], []
+    for cls in sorted(by_class):
+        cids = sorted(by_class[cls])
+        random.Random(f"{seed}:{cls}").shuffle(cids)  # per class: adding a class never reshuffles another
+        n_val = 0 if cls == "__train_only__" else max(1, round(len(cids) * val_fraction))
+        for k, cid in enumerate(cids):
+            target = val if k < n_val else train
+            target.extend(i for i in clusters[cid] if not (target is val and rows[i]["kind"] == "web_photo"))
+    return sorted(train), sorted(val)

@@ -1,0 +1,29 @@
+"""Model factory. MobileNetV3-small: depthwise convolutions run fast in onnxruntime on this CPU
+(shared/docs/measured-here.md: ~2 ms for a batch of nine at 96 px), plain 3x3 ResNets do not."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torchvision.models import mobilenet_v3_small, mobilenet_v3_large
+
+ARCHS = ("mnv3s", "mnv3l")
+
+
+def build_model(arch: str, num_classes: int) -> nn.Module:
+    if arch == "mnv3s":
+        return mobilenet_v3_small(weights=None, num_classes=num_classes, dropout=0.2)
+    if arch == "mnv3l":
+        return mobilenet_v3_large(weights=None, num_classes=num_classes, dropout=0.2, width_mult=0.75)
+    raise ValueError(f"--arch must be one of {', '.join(ARCHS)}, got {arch!r}")
+
+
+class WithActivation(nn.Module):
+    """The exported graph: probabilities out, so the service never needs to know the head."""
+
+    def __init__(self, net: nn.Module, head: str):
+        super().__init__()
+        self.net, self.head = net, head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.net(x)
+        return torch.sigmoid(logits) if self.head == "sigmoid" else torch.softmax(logits, dim=1)

@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""Train the gridlens tile classifier from scratch on ../shared/data/tiles-v1.
+
+  /usr/bin/python3 training/train.py --epochs 40 --out training/runs/tiles-a
+
+Prints one line per epoch (loss, validation top-1, time left), keeps last.pt / best.pt and
+args.json in --out. Validation: tiles-v1 split by near_cluster, stratified by class, fixed seed.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gridlens_train import augment, data  # noqa: E402
+from gridlens_train.classes import QUESTION_IDS  # noqa: E402
+from gridlens_train.model import ARCHS, build_model  # noqa: E402
+
+MEAN = [0.485, 0.456, 0.406]
+STD = [0.229, 0.224, 0.225]
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--budget-min", type=float, default=0.0,
+                   help="train for this many minutes of wall clock instead of --epochs; the cosine schedule follows the clock")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--wd", type=float, default=0.05)
+    p.add_argument("--size", type=int, default=96, help="model input side in pixels")
+    p.add_argument("--arch", choices=ARCHS, default="mnv3s")
+    p.add_argument("--head", choices=("sigmoid", "softmax"), default="sigmoid")
+    p.add_argument("--smoothing", type=float, default=0.1)
+    p.add_argument("--balance", type=float, default=0.5, help="sample weight n_class**-balance (0 = none, 1 = fully balanced)")
+    p.add_argument("--mix", type=float, default=0.5, help="probability of mixup/cutmix per batch")
+    p.add_argument("--pseudo", type=float, default=0.0, help="confidence for pseudo-labels on unlabeled-v1 3x3 tiles (0 = off)")
+    p.add_argument("--pseudo-start", type=int, default=10, help="epoch from which pseudo-labels are used")
+    p.add_argument("--labels", default="data/labels", help="folder of our own label CSVs for unlabeled-v1 tiles, merged with tiles-v1 ('' = none)")
+    p.add_argument("--limit", type=int, default=0, help="use at most this many labelled tiles (smoke runs)")
+    p.add_argument("--val-fraction", type=float, default=0.15)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--ema", type=float, default=0.998)
+    p.add_argument("--out", required=True, help="run folder for checkpoints, args.json and log")
+    return p.parse_args(argv)
+
+
+def targets_for(rows, classes, smoothing):
+    y = np.full((len(rows), len(classes)), smoothing / len(classes), np.float32)
+    for i, r in enumerate(rows):
+        for lab in r["labels"].split("|"):
+            if lab in classes:
+                y[i, classes.index(lab)] = 1.0 - smoothing
+    return torch.from_numpy(y)
+
+
+def normalise(x: torch.Tensor) -> torch.Tensor:
+    return (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+
+
+@torch.no_grad()
+def predict(model, x_eval_uint8: np.ndarray, head: str, device, batch=512) -> np.ndarray:
+    model.eval()
+    out = []
+    for i in range(0, len(x_eval_uint8), batch):
+        xb = normalise(augment.to_float(torch.from_numpy(x_eval_uint8[i:i + batch]))).to(device)
+        logits = model(xb)
+        out.append((torch.sigmoid(logits) if head == "sigmoid" else torch.softmax(logits, 1)).cpu())
+    return torch.cat(out).numpy()
+
+
+@torch.no_grad()
+def recalibrate_bn(model, x_eval_uint8: np.ndarray, device, batch=256) -> None:
+    """Re-estimate BatchNorm statistics of the EMA weights on clean (unaugmented) training tiles.
+
+    Copying the live model's running stats into the EMA model mismatches its weights; without
+    this the EMA model collapsed to predicting "car" for every tile in evaluation mode.
+    """
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average over the batches below
+    model.train()
+    for i in range(0, len(x_eval_uint8), batch):
+        model(normalise(augment.to_float(torch.from_numpy(x_eval_uint8[i:i + batch]))).to(device))
+    model.eval()
+
+
+def loss_fn(logits, y, head):
+    if head == "sigmoid":
+        return F.binary_cross_entropy_with_logits(logits, y)
+    return torch.sum(-y / y.sum(1, keepdim=True) * F.log_softmax(logits, 1), 1).mean()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "args.json").write_text(json.dumps(vars(args), indent=2))
+    log_file = open(out / "train.log", "a")
+
+    def log(msg):
+        print(msg, flush=True)
+        log_file.write(msg + "\n")
+        log_file.flush()
+
+    root = data.shared_data() / "tiles-v1"
+    rows = data.read_manifest(root / "manifest.csv")
+    if args.labels:
+        extra = data.extra_label_rows(data.project_root() / args.labels)
+        rows += extra
+        if extra:
+            log(f"merged {len(extra)} tiles labelled in {args.labels}")
+    if args.limit:
+        rng = np.random.default_rng(args.seed)
+        rows = [rows[i] for i in sorted(rng.choice(len(rows), args.limit, replace=False))]
+    # every class with tiles; a class of the question table without tiles stays untrained (and unanswered)
+    classes = sorted({r["class"] for r in rows} | ({"other"} if "other" in QUESTION_IDS else set()))
+    log(f"loading {len(rows)} labelled tiles from {root}")
+    tiles = data.load_images(root, rows, args.size, f"tiles-{len(rows)}", log)
+    train_idx, val_idx = data.split_by_cluster(rows, args.val_fraction, args.seed)
+    (out / "split.json").write_text(json.dumps({"val_files": [rows[i]["file"] for i in val_idx]}))
+    y_all = targets_for(rows, classes, args.smoothing)
+    y_hard = np.array([classes.index(r["class"]) for r in rows])
+    log(f"train {len(train_idx)}  val {len(val_idx)}  classes {len(classes)}  device {args.device}")
+
+    unl = None
+    if args.pseudo > 0:
+        uroot = data.shared_data() / "unlabeled-v1"
+        urows = [r for r in data.read_manifest(uroot / "manifest.csv") if r["file"].startswith("X/") and r["width"] == "126"]
+        log(f"loading {len(urows)} unlabelled 3x3 tiles for pseudo-labels")
+        unl = data.load_images(uroot, urows, args.size, f"unlabeled-x126-{len(urows)}", log)
+
+    device = torch.device(args.device)
+    model = build_model(args.arch, len(classes)).to(device).to(memory_format=torch.channels_last)
+    ema = copy.deepcopy(model).eval()
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
+    steps_per_epoch = max(1, len(train_idx) // args.batch)
+    total = steps_per_epoch * args.epochs
+    warm = min(3 * steps_per_epoch, total // 10 + 1)
+    budget_s = args.budget_min * 60
+    t_start = time.time()
+
+    def progress(step: int) -> float:
+        """Fraction of training done: by steps, or by wall clock under --budget-min."""
+        return min(1.0, (time.time() - t_start) / budget_s) if budget_s else min(step, total) / total
+
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * progress(s))))
+
+    x_src = torch.from_numpy(tiles.x_src)
+    counts = np.bincount(y_hard[train_idx], minlength=len(classes)).astype(np.float64)
+    best, t0, step = -1.0, time.time(), 0
+    calib_idx = np.random.default_rng(args.seed).choice(train_idx, min(2048, len(train_idx)), replace=False)
+    pool_x, pool_y, pool_w = x_src[train_idx], y_all[train_idx], torch.from_numpy(counts[y_hard[train_idx]] ** -args.balance)
+    epoch = 0
+    while (progress(step) < 1.0) if budget_s else (epoch < args.epochs):
+        epoch += 1
+        if unl is not None and epoch >= args.pseudo_start and (epoch - args.pseudo_start) % 5 == 0:
+            recalibrate_bn(ema, tiles.x_eval[calib_idx], device)
+            probs = predict(ema, unl.x_eval, args.head, device)
+            keep = np.where(probs.max(1) >= args.pseudo)[0]
+            py = torch.full((len(keep), len(classes)), args.smoothing / len(classes))
+            py[torch.arange(len(keep)), torch.from_numpy(probs[keep].argmax(1))] = 1 - args.smoothing
+            pc = probs[keep].argmax(1)
+            pw = counts[pc] ** -args.balance * 0.5  # pseudo-labels weigh half a labelled tile
+            pool_x = torch.cat([x_src[train_idx], torch.from_numpy(unl.x_src[keep])])
+            pool_y = torch.cat([y_all[train_idx], py])
+            pool_w = torch.cat([torch.from_numpy(counts[y_hard[train_idx]] ** -args.balance), torch.from_numpy(pw)])
+            hist = {classes[c]: int((pc == c).sum()) for c in range(len(classes)) if (pc == c).any()}
+            log(f"  pseudo-labels: {len(keep)} unlabelled tiles at >= {args.pseudo}: {hist}")
+        model.train()
+        order = torch.multinomial(pool_w, steps_per_epoch * args.batch, replacement=True)
+        running, te = 0.0, time.time()
+        for s in range(steps_per_epoch):
+            idx = order[s * args.batch:(s + 1) * args.batch]
+            xb = augment.train_batch(pool_x[idx], args.size)
+            xb, yb = augment.mix(xb, pool_y[idx], args.mix)
+            xb = normalise(xb).to(device).contiguous(memory_format=torch.channels_last)
+            loss = loss_fn(model(xb), yb.to(device), args.head)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            with torch.no_grad():
+                d = min(args.ema, (1 + step) / (10 + step))
+                for pe, pm in zip(ema.parameters(), model.parameters()):
+                    pe.mul_(d).add_(pm.detach(), alpha=1 - d)
+                for be, bm in zip(ema.buffers(), model.buffers()):
+                    be.copy_(bm)
+            running += float(loss)
+        recalibrate_bn(ema, tiles.x_eval[calib_idx], device)
+        probs = predict(ema, tiles.x_eval[val_idx], args.head, device)
+        acc = float((probs.argmax(1) == y_hard[val_idx]).mean())
+        elapsed = time.time() - t0
+        left = max(0.0, budget_s - (time.time() - t_start)) if budget_s else elapsed / epoch * (args.epochs - epoch)
+        log(f"epoch {epoch:3d}/{'~' if budget_s else ''}{args.epochs if not budget_s else int(epoch / max(progress(step), 1e-9))}  loss {running / steps_per_epoch:.4f}  val top-1 {acc:.4f}  "
+            f"lr {sched.get_last_lr()[0]:.2e}  {time.time() - te:.0f}s/epoch  left {left / 60:.1f} min")
+        state = {"model": ema.state_dict(), "arch": args.arch, "head": args.head, "classes": classes,
+                 "size": args.size, "mean": MEAN, "std": STD, "epoch": epoch, "val_top1": acc, "args": vars(args)}
+        torch.save(state, out / "last.pt")
+        if acc >= best:
+            best = acc
+            torch.save(state, out / "best.pt")
+    per_class = {c: float((probs.argmax(1)[y_hard[val_idx] == k] == k).mean()) if (y_hard[val_idx] == k).any() else None
+                 for k, c in enumerate(classes)}
+    log(f"done: best val top-1 {best:.4f}; last per-class recall {json.dumps(per_class)}")
+
+
+if __name__ == "__main__":
+    main()
