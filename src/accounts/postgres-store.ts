@@ -1,7 +1,8 @@
 /**
  * PostgreSQL account store, for several gridlens processes sharing one set of accounts
  * (DATABASE_URL=postgres://...). A debit is one statement (UPDATE ... WHERE balance >= price,
- * then the ledger row in the same statement), so concurrent nodes can never overdraw.
+ * then the ledger row in the same statement), so concurrent nodes can never overdraw; a debit
+ * whose reply is lost with the connection is settled by pg-charge.ts.
  * Unreachable database: ERROR_SERVICE_UNAVALIABLE; pg's pool reconnects by itself.
  */
 import { readFileSync, readdirSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { PROJECT_ROOT } from '../config.js';
 import { hashKey, newClientKey } from './keys.js';
 import type { Account, AccountStore, AccountSummary } from './store.js';
 import { guarded } from './unavailable.js';
+import { pgCharger } from './pg-charge.js';
 
 const MIGRATIONS = path.join(PROJECT_ROOT, 'migrations', 'postgres');
 
@@ -37,8 +39,12 @@ async function migrate(pool: pg.Pool): Promise<void> {
 export async function openPostgresStore(url: string): Promise<AccountStore> {
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 10_000 });
   pool.on('error', () => { /* an idle client lost its connection; the pool replaces it */ });
+  // A checked-out client whose connection drops also emits 'error'; the query's own promise
+  // carries that failure, so the event must not become an uncaught exception.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   await migrate(pool);
   const db = <T>(run: () => Promise<T>) => guarded('database', run);
+  const charger = pgCharger(pool);
 
   const inTx = async <T>(run: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
     const c = await pool.connect();
@@ -76,13 +82,7 @@ export async function openPostgresStore(url: string): Promise<AccountStore> {
       await creditId(c, Number(rows[0].id), points, note);
       return Number((await c.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', [rows[0].id])).rows[0]!.balance);
     })),
-    charge: (id, points, taskId) => db(async () => {
-      if (points === 0) return true;
-      const { rowCount } = await pool.query(
-        `WITH d AS (UPDATE accounts SET balance = balance - $2 WHERE id = $1 AND balance >= $2 RETURNING id)
-         INSERT INTO ledger (account_id, kind, points, task_id) SELECT id, 'charge', -$2::bigint, $3 FROM d`, [id, points, taskId]);
-      return rowCount === 1;
-    }),
+    charge: async (id, points, taskId) => (points === 0 ? true : charger.charge(id, points, taskId)),
     revoke: (key) => db(async () => ((await pool.query('UPDATE accounts SET revoked_at = now() WHERE key_hash = $1 AND revoked_at IS NULL', [hashKey(key)])).rowCount ?? 0) === 1),
     list: () => db(async () => (await pool.query(
       `SELECT a.id::int AS id, a.key_hint AS "keyHint", a.name, a.balance::bigint AS balance, a.created_at AS "createdAt", a.revoked_at AS "revokedAt",
@@ -92,6 +92,9 @@ export async function openPostgresStore(url: string): Promise<AccountStore> {
       createdAt: new Date(r.createdAt as string).toISOString(), revokedAt: r.revokedAt ? new Date(r.revokedAt as string).toISOString() : null,
     }) as AccountSummary)),
     ping: () => db(async () => { await pool.query('SELECT 1'); }),
-    close: () => pool.end(),
+    close: async () => {
+      await charger.close();
+      await pool.end();
+    },
   };
 }

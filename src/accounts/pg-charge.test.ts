@@ -1,0 +1,78 @@
+/** A charge whose request or reply is lost on the wire: settled, never charged without success. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { openPostgresStore } from './postgres-store.js';
+import type { AccountStore } from './store.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { TcpProxy } from '../testing/tcp-proxy.js';
+
+const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function reachable(): Promise<string | false> {
+  const c = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 1500 });
+  try {
+    await c.connect();
+    await c.end();
+    return false;
+  } catch (err) {
+    return `PostgreSQL at 127.0.0.1:5432 unreachable (${(err as Error).message})`;
+  }
+}
+
+describe('PostgreSQL charge in doubt', { skip: await reachable() }, () => {
+  const dbName = `gridlens_charge_${process.pid}_${Date.now()}`;
+  const proxy = new TcpProxy(5432);
+  let store: AccountStore;
+  let direct: pg.Client;
+
+  before(async () => {
+    const admin = new pg.Client(PG_ADMIN);
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    await admin.end();
+    await proxy.start();
+    store = await openPostgresStore(`postgres://postgres@127.0.0.1:${proxy.port}/${dbName}`);
+    direct = new pg.Client(`postgres://postgres@127.0.0.1:5432/${dbName}`);
+    await direct.connect();
+  });
+
+  after(async () => {
+    await direct?.end();
+    await store?.close();
+    await proxy.cut();
+    const admin = new pg.Client(PG_ADMIN);
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName}`);
+    await admin.end();
+  });
+
+  const ledgerKinds = async (taskId: string) =>
+    (await direct.query<{ kind: string }>('SELECT kind FROM ledger WHERE task_id = $1', [taskId])).rows.map((r) => r.kind);
+
+  it('the reply is lost after the debit committed: the charge stands and is reported as made', async () => {
+    const { id } = await store.createAccount(100);
+    await store.balance(id); // warm a pooled connection so the loss hits the charge itself
+    proxy.loseNext('reply');
+    assert.equal(await store.charge(id, 6, 'task-reply-lost'), true);
+    assert.equal(await store.balance(id), 94);
+    assert.deepEqual(await ledgerKinds('task-reply-lost'), ['charge']);
+  });
+
+  it('the request is lost before it reached the server: voided, reported unavailable, nothing charged', async () => {
+    const { id } = await store.createAccount(100);
+    await store.balance(id);
+    proxy.loseNext('request');
+    await assert.rejects(store.charge(id, 6, 'task-request-lost'), (err: unknown) => err instanceof ProtocolError && err.errorCode === 'ERROR_SERVICE_UNAVALIABLE');
+    assert.equal(await store.balance(id), 100);
+    assert.deepEqual(await ledgerKinds('task-request-lost'), ['void']);
+    // A voided task can never be charged afterwards, even by a late retry of the same statement.
+    await assert.rejects(store.charge(id, 6, 'task-request-lost'));
+    assert.equal(await store.balance(id), 100);
+  });
+
+  it('balance and ledger agree after both', async () => {
+    const rows = await store.list();
+    for (const r of rows) assert.equal(r.balance, r.ledgerSum, `account ${r.id}`);
+  });
+});
