@@ -48,7 +48,11 @@ def main():
     p.add_argument("--version", default=None, help="default: date + checkpoint hash")
     p.add_argument("--out", default=None, help="default: models/<name>")
     p.add_argument("--min-recall", type=float, default=0.0,
-                   help="a class answers its questions only if its validation recall reaches this (issue 7 uses 0.9)")
+                   help="a class new to the manifest answers its questions only if its validation recall "
+                        "reaches this (issue 7 uses 0.9); established classes are exempt")
+    p.add_argument("--established", default=None,
+                   help="comma list of classes exempt from --min-recall (default: the classes the model "
+                        "being replaced, models/<name>/model.json, answers)")
     p.add_argument("--grid4", default=GRID4_DEFAULT, help="classes answered on 4x4 pictures (comma list)")
     args = p.parse_args()
 
@@ -59,11 +63,18 @@ def main():
     net.load_state_dict(state["model"])
     net.eval()
     out = Path(args.out or data.project_root() / "models" / args.name)
+    if args.established is not None:
+        established = set(filter(None, args.established.split(",")))
+    elif (out / "model.json").exists():
+        established = {c for c, q in json.loads((out / "model.json").read_text())["questions"].items() if q}
+    else:
+        established = set()
     out.mkdir(parents=True, exist_ok=True)
     export_onnx(WithActivation(net, head), size, out / "model.onnx")
 
     root = data.shared_data() / "tiles-v1"
     rows = data.read_manifest(root / "manifest.csv")
+    n_tiles_v1 = len(rows)
     if state["args"].get("labels"):
         rows += data.extra_label_rows(data.project_root() / state["args"]["labels"])
     tiles = data.load_images(root, rows, size, f"tiles-{len(rows)}")
@@ -84,7 +95,10 @@ def main():
     confusion = np.zeros((len(classes), len(classes)), int)
     for t, pr in zip(y, probs.argmax(1)):
         confusion[t, pr] += 1
-    answerable = [c for c in classes if QUESTION_IDS.get(c) and per_class[c]["recall"] >= args.min_recall]
+    answerable = [c for c in classes if QUESTION_IDS.get(c) and (c in established or per_class[c]["recall"] >= args.min_recall)]
+    for c in classes:
+        if QUESTION_IDS.get(c) and c not in answerable:
+            print(f"{c}: validation recall {per_class[c]['recall']:.3f} < --min-recall {args.min_recall}: its questions stay unanswered")
     grid4 = [c for c in args.grid4.split(",") if c in answerable]
     manifest_sha = hashlib.sha1((root / "manifest.csv").read_bytes()).hexdigest()[:12]
     ckpt_sha = hashlib.sha256((run / args.checkpoint).read_bytes()).hexdigest()[:8]
@@ -95,7 +109,7 @@ def main():
                    activation=head, classes=classes, questions={c: QUESTION_IDS.get(c, []) for c in answerable},
                    thresholds=thresholds,
                    grids={"3x3": answerable, "1x1": answerable, "4x4": grid4},
-                   data={"train": "tiles-v1", "manifestSha1": manifest_sha, "split": "near_cluster, stratified by class",
+                   data={"train": f"tiles-v1 + {state['args']['labels']}/*.csv ({len(rows) - n_tiles_v1} tiles of unlabeled-v1)" if len(rows) > n_tiles_v1 else "tiles-v1", "manifestSha1": manifest_sha, "split": "near_cluster, stratified by class",
                          "valFraction": state["args"]["val_fraction"], "seed": state["args"]["seed"],
                          "unlabeled": "unlabeled-v1 3x3 tiles (pseudo-labels)" if state["args"]["pseudo"] else None,
                          "trainArgs": state["args"]},

@@ -142,8 +142,14 @@ def main(argv=None):
     unl = None
     if args.pseudo > 0:
         uroot = data.shared_data() / "unlabeled-v1"
-        urows = [r for r in data.read_manifest(uroot / "manifest.csv") if r["file"].startswith("X/") and r["width"] == "126"]
-        log(f"loading {len(urows)} unlabelled 3x3 tiles for pseudo-labels")
+        # Never pseudo-label a labelled tile, a near-duplicate of a validation tile, or a tile the
+        # data set marks as overlapping tiles-v1: validation must stay unseen, inputs included.
+        labelled = {r["file"] for r in rows}
+        val_clusters = {rows[i]["near_cluster"] for i in val_idx}
+        urows = [r for r in data.read_manifest(uroot / "manifest.csv")
+                 if r["file"].startswith("X/") and r["width"] == "126" and r["file"] not in labelled
+                 and "u:" + r["near_cluster"] not in val_clusters and r["overlaps_labeled"] == "0"]
+        log(f"loading {len(urows)} unlabelled 3x3 tiles for pseudo-labels (labelled tiles and validation near-duplicates left out)")
         unl = data.load_images(uroot, urows, args.size, f"unlabeled-x126-{len(urows)}", log)
 
     device = torch.device(args.device)

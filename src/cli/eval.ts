@@ -1,9 +1,10 @@
 /** `gridlens eval`: measure a model on labelled tiles and/or labelled 4x4 challenges. */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { startSolver } from '../app.js';
-import { loadGrid4, loadTiles } from '../eval/datasets.js';
+import { loadGrid4, loadLabelled, loadTiles } from '../eval/datasets.js';
 import { evalGrid4 } from '../eval/grid4.js';
 import { evalTiles, type TileReport } from '../eval/tiles.js';
 import type { Grid4Report } from '../eval/grid4.js';
@@ -11,10 +12,12 @@ import { CliError } from './errors.js';
 
 export const EVAL_HELP = `gridlens eval: measure the model on labelled data
 
-  gridlens eval --tiles DIR [--only LIST] [--challenges N] [--seed S] [--confidence C] [--json]
+  gridlens eval --tiles DIR [--labels DIR] [--only LIST] [--challenges N] [--seed S] [--confidence C] [--json]
   gridlens eval --grid4 DIR [--only LIST] [--json]
 
   --tiles DIR      one sub-folder per class, or the tiles-v1 layout (manifest.csv + tars)
+  --labels DIR     also our labels for unlabeled-v1 tiles (data/labels: CSVs of pix_sha1, file,
+                   class, method), read from the unlabeled-v1 folder beside --tiles
   --grid4 DIR      images (loose or in tars) plus labels.csv (file, question, cells) as in grid4-v1
   --only LIST      a text file of file names to keep, one per line: e.g. the model's validation
                    split, models/gridlens-tiles/validation.txt (never evaluate on training data)
@@ -56,7 +59,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     args: argv,
     options: {
       tiles: { type: 'string' }, grid4: { type: 'string' }, only: { type: 'string' }, challenges: { type: 'string' },
-      seed: { type: 'string' }, confidence: { type: 'string' }, model: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      seed: { type: 'string' }, labels: { type: 'string' }, confidence: { type: 'string' }, model: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help || (!values.tiles && !values.grid4)) return void console.log(EVAL_HELP);
@@ -72,6 +75,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   try {
     if (values.tiles) {
       const images = loadTiles(values.tiles, only);
+      if (values.labels) images.push(...loadLabelled(values.labels, path.join(values.tiles, '..', 'unlabeled-v1'), only));
       if (images.length === 0) throw new CliError(`no labelled images found in ${values.tiles}${only ? ` matching ${values.only}` : ''}`);
       process.stderr.write(`evaluating ${images.length} tiles from ${values.tiles}\n`);
       out.tiles = await evalTiles(solver, images, { seed, challenges, confidence, progress });

@@ -39,6 +39,30 @@ export function loadTiles(dir: string, only?: Set<string>): LabelledImage[] {
   return out;
 }
 
+/**
+ * Our own labels for unlabeled-v1 tiles (data/labels/*.csv: pix_sha1, file, class, method), read
+ * from the unlabeled-v1 tars; a label whose pix_sha1 disagrees with the data set's is an error.
+ */
+export function loadLabelled(labelsDir: string, unlabeledDir: string, only?: Set<string>): LabelledImage[] {
+  const manifest = new Map(parseCsv(readFileSync(path.join(unlabeledDir, 'manifest.csv'), 'utf8')).map((r) => [r.file!, r]));
+  const wanted = new Map<string, { cls: string; tar: string }>();
+  for (const f of readdirSync(labelsDir).filter((n) => n.endsWith('.csv')).sort()) {
+    for (const lab of parseCsv(readFileSync(path.join(labelsDir, f), 'utf8'))) {
+      const src = manifest.get(lab.file!);
+      if (!src || src.pix_sha1 !== lab.pix_sha1) throw new Error(`${f}: ${lab.file} is not in ${unlabeledDir} with pix_sha1 ${lab.pix_sha1}`);
+      if ((!only || only.has(lab.file!)) && !wanted.has(lab.file!)) wanted.set(lab.file!, { cls: lab.class!, tar: src.tar! });
+    }
+  }
+  const out: LabelledImage[] = [];
+  for (const tar of new Set([...wanted.values()].map((w) => w.tar))) {
+    for (const e of readTar(path.join(unlabeledDir, tar))) {
+      const w = wanted.get(e.name);
+      if (w) out.push({ file: e.name, labels: [w.cls], bytes: e.data });
+    }
+  }
+  return out.sort((a, b) => a.file.localeCompare(b.file));
+}
+
 export interface Grid4Challenge {
   file: string;
   question: string;
