@@ -35,6 +35,7 @@ export const SETTINGS = {
   price1x1: { env: 'PRICE_1X1', kind: 'int', default: 2, min: 0, help: 'points charged for a 1x1 tile' },
   rateLimitRps: { env: 'RATE_LIMIT_RPS', kind: 'int', default: 200, min: 0, help: 'requests per second per key (0 = unlimited)' },
   maxTasksInFlight: { env: 'MAX_TASKS_IN_FLIGHT', kind: 'int', default: 32, min: 0, help: 'tasks in flight per key (0 = unlimited)' },
+  chargeJournal: { env: 'CHARGE_JOURNAL', kind: 'string', default: 'data/charges-in-doubt.jsonl', help: 'with DATABASE_URL: file (one per node) of charges whose outcome was unknown when the database dropped; settled, and refunded if they went through, once it is back, even after a restart' },
   databaseUrl: { env: 'DATABASE_URL', kind: 'string', default: '', help: 'postgres://... to keep accounts in PostgreSQL (shared by several nodes); empty: SQLite at DB_PATH' },
   redisUrl: { env: 'REDIS_URL', kind: 'string', default: '', help: 'redis://... to share task results and rate counters between nodes; empty: in this process' },
   redisPrefix: { env: 'REDIS_PREFIX', kind: 'string', default: 'gridlens:', help: 'prefix of every Redis key' },

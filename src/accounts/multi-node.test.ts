@@ -95,7 +95,8 @@ describe('two nodes on PostgreSQL + Redis', { skip }, () => {
     await redisProxy.start();
     const env = { ...NODE_ENV, DATABASE_URL: `postgres://postgres@127.0.0.1:${pgProxy.port}/${dbName}`, REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`, REDIS_PREFIX: prefix };
     store = await openPostgresStore(`postgres://postgres@127.0.0.1:5432/${dbName}`);
-    nodes = [await startNode(env), await startNode(env)];
+    const journals = mkdtempSync(path.join(os.tmpdir(), 'gridlens-journal-'));
+    nodes = [await startNode({ ...env, CHARGE_JOURNAL: path.join(journals, 'node-0.jsonl') }), await startNode({ ...env, CHARGE_JOURNAL: path.join(journals, 'node-1.jsonl') })];
   });
 
   after(async () => {

@@ -1,5 +1,8 @@
 /** A charge whose request or reply is lost on the wire: settled, never charged without success. */
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { openPostgresStore } from './postgres-store.js';
@@ -71,7 +74,33 @@ describe('PostgreSQL charge in doubt', { skip: await reachable() }, () => {
     assert.equal(await store.balance(id), 100);
   });
 
-  it('balance and ledger agree after both', async () => {
+  it('the database stays down past the wait: reported unavailable, journalled, refunded once it is back, even after a restart', async () => {
+    const journal = path.join(mkdtempSync(path.join(os.tmpdir(), 'gridlens-journal-')), 'in-doubt.jsonl');
+    const url = `postgres://postgres@127.0.0.1:${proxy.port}/${dbName}`;
+    const first = await openPostgresStore(url, { journal, inDoubtWaitMs: 300 });
+    const { id } = await first.createAccount(100);
+    await first.balance(id);
+    proxy.loseNext('reply', { thenCut: true });
+    await assert.rejects(first.charge(id, 6, 'task-late'), (err: unknown) => err instanceof ProtocolError && err.errorCode === 'ERROR_SERVICE_UNAVALIABLE' && /refunded/.test(err.message));
+    const balanceNow = async () => Number((await direct.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', [id])).rows[0]!.balance);
+    assert.equal(await balanceNow(), 94, 'the debit went through on the server');
+    assert.match(readFileSync(journal, 'utf8'), /"taskId":"task-late"/);
+    await first.close(); // still down: the settlement stays owed, in the journal
+
+    await proxy.start();
+    const second = await openPostgresStore(url, { journal, inDoubtWaitMs: 300 });
+    try {
+      for (let i = 0; i < 50 && (await balanceNow()) !== 100; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await balanceNow(), 100, 'refunded after the restart');
+      assert.deepEqual((await direct.query<{ kind: string }>("SELECT kind FROM ledger WHERE task_id IN ('task-late', 'refund:task-late') ORDER BY id")).rows.map((r) => r.kind), ['charge', 'refund']);
+      assert.equal(readFileSync(journal, 'utf8'), '', 'nothing left to settle');
+    } finally {
+      await second.close();
+    }
+    assert.ok(existsSync(journal));
+  });
+
+  it('balance and ledger agree after all of them', async () => {
     const rows = await store.list();
     for (const r of rows) assert.equal(r.balance, r.ledgerSum, `account ${r.id}`);
   });

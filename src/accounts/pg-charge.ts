@@ -5,14 +5,17 @@
  * gone. Such a charge is in doubt and is settled by a 'void' ledger row under the same task_id
  * (migrations/postgres/002): the void goes in only if the charge never committed, and then it never
  * can (task_id is UNIQUE; an INSERT that meets an uncommitted row with the same key waits for it).
- * A request waits up to IN_DOUBT_WAIT_MS for the database to come back and settle; a charge settled
- * later than that was reported as failed, so it is refunded.
+ *
+ * A request waits up to inDoubtWaitMs for the database to come back and settle. Past that it is
+ * answered ERROR_SERVICE_UNAVALIABLE and the charge is settled later, refunded if it went through;
+ * those pending settlements are journalled to a local file first, so a restart does not forget them.
  */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import { ProtocolError } from '../protocol/errors.js';
 import { unavailable } from './unavailable.js';
 
-const IN_DOUBT_WAIT_MS = 5_000;
 const RETRY_MS = 100;
 const LATE_SETTLE_MS = 1_000;
 
@@ -28,20 +31,42 @@ const REFUND = `WITH r AS (
 
 interface InDoubt { accountId: number; points: number; taskId: string }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export interface PgChargeOptions {
+  /** How long a request waits for an in-doubt charge to be settled (default 5 s). */
+  inDoubtWaitMs?: number;
+  /** JSON-lines file of settlements still owed; one file per process. Without it they live in memory only. */
+  journal?: string;
+}
 
 export interface PgCharger {
   /** Debit points for taskId; false when the balance does not cover it. */
   charge(accountId: number, points: number, taskId: string): Promise<boolean>;
-  /** Charges still in doubt after their request gave up (settled in the background). */
+  /** Charges still to settle after their request gave up. */
   pending(): number;
-  /** One last settling pass, then stop the background timer. */
+  /** One last settling pass and stop; what is still unsettled stays in the journal for the next start. */
   close(): Promise<void>;
 }
 
-export function pgCharger(pool: pg.Pool): PgCharger {
-  const late = new Map<string, InDoubt>();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function readJournal(file: string | undefined): InDoubt[] {
+  if (!file || !existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as InDoubt);
+}
+
+export function pgCharger(pool: pg.Pool, opts: PgChargeOptions = {}): PgCharger {
+  const waitMs = opts.inDoubtWaitMs ?? 5_000;
+  const late = new Map<string, InDoubt>(readJournal(opts.journal).map((t) => [t.taskId, t]));
   let timer: NodeJS.Timeout | undefined;
+  let pass: Promise<void> | undefined;
+  let closed = false;
+
+  const rewriteJournal = () => {
+    if (!opts.journal) return;
+    const tmp = `${opts.journal}.tmp`;
+    writeFileSync(tmp, [...late.values()].map((t) => `${JSON.stringify(t)}\n`).join(''));
+    renameSync(tmp, opts.journal);
+  };
 
   /**
    * True: the charge committed. False: it did not, and now cannot. Throws while the database is
@@ -55,17 +80,31 @@ export function pgCharger(pool: pg.Pool): PgCharger {
   };
 
   const settleLate = async () => {
+    let changed = false;
     for (const t of [...late.values()]) {
       try {
         if (await settle(t)) await pool.query(REFUND, [t.accountId, t.points, t.taskId]);
         late.delete(t.taskId);
+        changed = true;
       } catch { /* still unreachable: next round */ }
     }
-    timer = late.size ? setTimeout(() => void settleLate(), LATE_SETTLE_MS) : undefined;
+    if (changed) rewriteJournal();
+  };
+
+  const schedule = () => {
+    if (closed || timer || late.size === 0) return;
+    timer = setTimeout(() => {
+      pass = settleLate().finally(() => {
+        timer = undefined;
+        pass = undefined;
+        schedule();
+      });
+    }, LATE_SETTLE_MS);
+    timer.unref();
   };
 
   const inDoubt = async (t: InDoubt, cause: unknown): Promise<boolean> => {
-    const deadline = Date.now() + IN_DOUBT_WAIT_MS;
+    const deadline = Date.now() + waitMs;
     while (Date.now() < deadline) {
       try {
         if (await settle(t)) return true; // committed: the task succeeded after all
@@ -76,9 +115,16 @@ export function pgCharger(pool: pg.Pool): PgCharger {
       }
     }
     late.set(t.taskId, t);
-    timer ??= setTimeout(() => void settleLate(), LATE_SETTLE_MS);
-    throw unavailable('database', cause);
+    if (opts.journal) {
+      mkdirSync(path.dirname(opts.journal), { recursive: true });
+      appendFileSync(opts.journal, `${JSON.stringify(t)}\n`);
+    }
+    schedule();
+    const reason = cause instanceof Error ? cause.message.split('\n')[0]!.slice(0, 120) : String(cause);
+    throw new ProtocolError('ERROR_SERVICE_UNAVALIABLE', `the database became unreachable while this task was being charged (${reason}); if the charge went through it will be refunded automatically, retry shortly`);
   };
+
+  schedule(); // settlements a previous run left in the journal
 
   return {
     async charge(accountId, points, taskId) {
@@ -94,16 +140,19 @@ export function pgCharger(pool: pg.Pool): PgCharger {
         return rowCount === 1;
       } catch (err) {
         client.release(err as Error);
-        // An error the server sent means the statement was rolled back; anything else lost the reply.
-        if (err instanceof pg.DatabaseError) throw unavailable('database', err);
+        // An error the server sent (short of a fatal one that ends the session) means the statement
+        // was rolled back; anything else may have lost the reply of a committed statement.
+        const severity = (err as { severity?: string }).severity;
+        if (err instanceof pg.DatabaseError && severity !== 'FATAL' && severity !== 'PANIC') throw unavailable('database', err);
         return inDoubt({ accountId, points, taskId }, err);
       }
     },
     pending: () => late.size,
     async close() {
+      closed = true;
       clearTimeout(timer);
+      await pass;
       if (late.size) await settleLate();
-      clearTimeout(timer);
     },
   };
 }

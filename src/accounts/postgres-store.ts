@@ -12,7 +12,7 @@ import { PROJECT_ROOT } from '../config.js';
 import { hashKey, newClientKey } from './keys.js';
 import type { Account, AccountStore, AccountSummary } from './store.js';
 import { guarded } from './unavailable.js';
-import { pgCharger } from './pg-charge.js';
+import { pgCharger, type PgChargeOptions } from './pg-charge.js';
 
 const MIGRATIONS = path.join(PROJECT_ROOT, 'migrations', 'postgres');
 
@@ -36,15 +36,18 @@ async function migrate(pool: pg.Pool): Promise<void> {
   }
 }
 
-export async function openPostgresStore(url: string): Promise<AccountStore> {
-  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 10_000 });
+/** url: postgres://...; charges: where in-doubt charges are journalled (the server passes CHARGE_JOURNAL). */
+export async function openPostgresStore(url: string, charges: PgChargeOptions = {}): Promise<AccountStore> {
+  // keepAlive and query_timeout: a connection whose peer vanished without a reset fails within
+  // seconds instead of hanging a request (and an in-doubt settlement) for the TCP timeout.
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 10_000, keepAlive: true, query_timeout: 10_000 });
   pool.on('error', () => { /* an idle client lost its connection; the pool replaces it */ });
   // A checked-out client whose connection drops also emits 'error'; the query's own promise
   // carries that failure, so the event must not become an uncaught exception.
   pool.on('connect', (client) => client.on('error', () => undefined));
   await migrate(pool);
   const db = <T>(run: () => Promise<T>) => guarded('database', run);
-  const charger = pgCharger(pool);
+  const charger = pgCharger(pool, charges);
 
   const inTx = async <T>(run: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
     const c = await pool.connect();

@@ -7,6 +7,7 @@ export class TcpProxy {
   private server?: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private losing?: Direction;
+  private cutAfterLoss = false;
   port = 0;
 
   constructor(private readonly targetPort: number, private readonly targetHost = '127.0.0.1') {}
@@ -24,6 +25,7 @@ export class TcpProxy {
         if (this.losing === direction) {
           this.losing = undefined;
           drop();
+          if (this.cutAfterLoss) void this.cut();
         } else if (!to.write(chunk)) {
           from.pause();
           to.once('drain', () => from.resume());
@@ -39,9 +41,11 @@ export class TcpProxy {
   /**
    * The next bytes sent in one direction are lost and their connection is cut: a lost request never
    * reaches the server; a lost reply means the server did the work and the client never hears of it.
+   * thenCut: the dependency also goes down at that moment (until start()).
    */
-  loseNext(direction: Direction): void {
+  loseNext(direction: Direction, opts: { thenCut?: boolean } = {}): void {
     this.losing = direction;
+    this.cutAfterLoss = opts.thenCut ?? false;
   }
 
   /** Refuse new connections and drop the open ones: the dependency is "down". */
