@@ -36,7 +36,30 @@ class ColourModel(nn.Module):
         return torch.sigmoid(self.fc(self.pool(x).flatten(1)))
 
 
+class ColourGrid4Model(nn.Module):
+    """The same colour rule per square of the whole picture: the 4x4 picture-model contract
+    (input.unit "picture", output batch x 16 squares x classes, squares row-major)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tile = ColourModel()
+
+    def forward(self, x):
+        m = nn.functional.adaptive_avg_pool2d(x, 4)  # B, 3, 4, 4: each square's mean colour
+        return torch.sigmoid(self.tile.fc(m.permute(0, 2, 3, 1))).flatten(1, 2)
+
+
 def main():
+    grid4 = Path(__file__).resolve().parents[1] / "test" / "fixtures" / "tiny-grid4"
+    grid4.mkdir(parents=True, exist_ok=True)
+    export_onnx(ColourGrid4Model(), 32, grid4 / "model.onnx")
+    write_manifest(grid4, name="tiny-colour-grid4-fixture", version="1", size=32, mean=[0, 0, 0], std=[1, 1, 1],
+                   activation="sigmoid", classes=CLASSES, unit="picture",
+                   questions={"bus": ["/m/01bjv"], "car": ["/m/0k4j"], "palm": ["/m/0cdl1"]},
+                   thresholds={"bus": 0.5, "car": 0.5, "other": 0.5, "palm": 0.5},
+                   grids={"4x4": ["car", "palm"]},
+                   data={"note": "not trained; each square's score is a fixed function of its mean colour"}, metrics={})
+    print(f"wrote {grid4}")
     out = Path(__file__).resolve().parents[1] / "test" / "fixtures" / "tiny-model"
     out.mkdir(parents=True, exist_ok=True)
     export_onnx(ColourModel(), SIZE, out / "model.onnx")

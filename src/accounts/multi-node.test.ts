@@ -76,7 +76,7 @@ before(async () => {
   image = (await gridPicture(cellsWith(9, RED, [0, 1, 2]), 300)).toString('base64');
 });
 const task = (clientKey: string) => ({ clientKey, task: { type: 'ReCaptchaV2Classification', image, question: '/m/0k4j' } });
-const NODE_ENV = { MODEL_DIR: FIXTURE_MODEL, INFERENCE_WORKERS: '1', RATE_LIMIT_RPS: '0', MAX_TASKS_IN_FLIGHT: '0' };
+const NODE_ENV = { MODEL_DIR: FIXTURE_MODEL, MODEL_DIR_4X4: '', INFERENCE_WORKERS: '1', RATE_LIMIT_RPS: '0', MAX_TASKS_IN_FLIGHT: '0' };
 
 describe('two nodes on PostgreSQL + Redis', { skip }, () => {
   const dbName = `gridlens_test_${process.pid}_${Date.now()}`;

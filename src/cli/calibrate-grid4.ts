@@ -51,7 +51,8 @@ export async function calibrateGrid4Command(argv: string[]): Promise<void> {
   const only = new Set(readFileSync(values.only, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean));
   const contexts = values.contexts!.split(',').map(Number);
   if (contexts.some((c) => !(c >= 1 && c <= 4))) throw new CliError(`--contexts must be numbers from 1 to 4, got ${values.contexts}`);
-  const config = loadConfig({ inferenceWorkers: 1, ...(values.model ? { modelDir: values.model } : {}) });
+  // always the tile model's 4x4 path: these settings are the tile model's (a picture model fits its own in training)
+  const config = loadConfig({ inferenceWorkers: 1, modelDir4x4: '', ...(values.model ? { modelDir: values.model } : {}) });
   const solver = await startSolver(config);
   const { model, pool } = solver.modelFor('4x4');
   const m = model.manifest;

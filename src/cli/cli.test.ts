@@ -12,7 +12,7 @@ import { FIXTURE_MODEL, testService } from '../testing/service.js';
 
 const run = promisify(execFile);
 const CLI = path.join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js');
-const gl = (args: string[]) => run(process.execPath, [CLI, ...args], { env: { ...process.env, MODEL_DIR: FIXTURE_MODEL } });
+const gl = (args: string[]) => run(process.execPath, [CLI, ...args], { env: { ...process.env, MODEL_DIR: FIXTURE_MODEL, MODEL_DIR_4X4: '' } });
 
 it('keys create/credit/list/revoke on a SQLite file', async () => {
   const db = path.join(mkdtempSync(path.join(os.tmpdir(), 'gl-cli-')), 'k.sqlite');

@@ -14,7 +14,12 @@ export interface ModelManifest {
   version: string;
   file: string;
   sha256: string;
-  input: { name: string; size: number; layout: 'NCHW'; mean: number[]; std: number[]; resize: 'bilinear-half-pixel' };
+  /**
+   * unit "tile" (the default): one image per cell, the output one row of class scores per cell.
+   * unit "picture": the whole picture resized to size x size, the output one row per cell of the
+   * grids it serves (row-major), e.g. 16 rows for a 4x4 model (training/train_grid4.py).
+   */
+  input: { name: string; size: number; layout: 'NCHW'; mean: number[]; std: number[]; resize: 'bilinear-half-pixel'; unit?: 'tile' | 'picture' };
   output: { name: string; activation: 'sigmoid' | 'softmax' };
   classes: string[];
   /** Question IDs each class answers. A class with no IDs (e.g. "other") answers none. */
@@ -47,6 +52,8 @@ function check(m: ModelManifest, dir: string): void {
   if (!Array.isArray(m.classes) || m.classes.length === 0) fail(dir, 'classes must be a non-empty array');
   if (!(m.input?.size > 0) || m.input.mean?.length !== 3 || m.input.std?.length !== 3) fail(dir, 'input needs size, mean[3] and std[3]');
   if (m.input.layout !== 'NCHW' || m.input.resize !== 'bilinear-half-pixel') fail(dir, 'input.layout must be NCHW and input.resize bilinear-half-pixel');
+  if (m.input.unit !== undefined && m.input.unit !== 'tile' && m.input.unit !== 'picture') fail(dir, `input.unit must be "tile" or "picture", got ${JSON.stringify(m.input.unit)}`);
+  if (m.input.unit === 'picture' && Object.keys(m.grids ?? {}).some((g) => g !== '4x4')) fail(dir, 'a picture model (input.unit "picture") serves grids.4x4 only');
   for (const c of m.classes) {
     if (typeof m.thresholds?.[c] !== 'number') fail(dir, `thresholds.${c} is missing`);
     if (!Array.isArray(m.questions?.[c])) fail(dir, `questions.${c} must be an array of question IDs`);

@@ -62,8 +62,10 @@ export class Solver {
     const { manifest } = model;
     const cells = picture.rows * picture.rows;
     const tuned = picture.kind === '4x4' ? manifest.grid4 : undefined;
-    const input = sampleTiles(picture.raw, picture.side, picture.rows, manifest.input, tuned?.context ?? 1);
-    const { scores: all, ms } = await pool.infer(input, cells);
+    // A picture model sees the whole picture once and answers every cell; a tile model sees each cell.
+    const whole = manifest.input.unit === 'picture';
+    const input = sampleTiles(picture.raw, picture.side, whole ? 1 : picture.rows, manifest.input, tuned?.context ?? 1);
+    const { scores: all, ms } = await pool.infer(input, whole ? 1 : cells);
     const k = manifest.classes.indexOf(className);
     const n = manifest.classes.length;
     const scores = Array.from({ length: cells }, (_, i) => all[i * n + k]!);

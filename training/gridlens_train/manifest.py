@@ -11,7 +11,9 @@ def sha256_of(path: Path) -> str:
 
 
 def write_manifest(out_dir: Path, *, name: str, version: str, size: int, mean, std, activation: str,
-                   classes: list[str], questions: dict, thresholds: dict, grids: dict, data: dict, metrics: dict) -> dict:
+                   classes: list[str], questions: dict, thresholds: dict, grids: dict, data: dict, metrics: dict,
+                   unit: str = "tile") -> dict:
+    """unit "tile": one input image per cell; "picture": the whole picture in, one output row per cell."""
     manifest = {
         "format": "gridlens-model/1",
         "name": name,
@@ -19,7 +21,7 @@ def write_manifest(out_dir: Path, *, name: str, version: str, size: int, mean, s
         "file": "model.onnx",
         "sha256": sha256_of(out_dir / "model.onnx"),
         "input": {"name": "input", "size": size, "layout": "NCHW", "mean": list(mean), "std": list(std),
-                  "resize": "bilinear-half-pixel"},
+                  "resize": "bilinear-half-pixel", **({"unit": unit} if unit != "tile" else {})},
         "output": {"name": "scores", "activation": activation},
         "classes": classes,
         "questions": {c: list(questions.get(c, [])) for c in classes},

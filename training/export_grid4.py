@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Export a 4x4 picture model (training/train_grid4.py) for the service.
+
+  /usr/bin/python3 training/export_grid4.py --run training/runs/grid4-a --checkpoint last.pt
+
+Writes models/<name>/model.onnx (the whole picture in, batch x 16 squares x classes of
+probabilities out), model.json (input.unit "picture", the thresholds fitted on the held-out
+training challenges, the questions answered on 4x4) and the challenge lists of the split
+(grid4-train.txt, grid4-fit.txt, grid4-validation.txt). Measure it through the service with
+`npx gridlens eval --grid4 ../shared/data/grid4-v1 --only models/<name>/grid4-validation.txt`.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from datetime import date
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gridlens_train import data  # noqa: E402
+from gridlens_train.classes import QUESTION_IDS  # noqa: E402
+from gridlens_train.manifest import export_onnx, write_manifest  # noqa: E402
+from gridlens_train.model import build_model  # noqa: E402
+from train_grid4 import GRID4_CLASSES, Grid4Export, Grid4Net  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run", required=True, help="train_grid4.py run folder")
+    p.add_argument("--checkpoint", default="last.pt")
+    p.add_argument("--name", default="gridlens-grid4")
+    p.add_argument("--out", default=None, help="default: models/<name>")
+    args = p.parse_args()
+
+    run = Path(args.run)
+    state = torch.load(run / args.checkpoint, map_location="cpu")
+    classes, size = state["classes"], state["size"]
+    net = Grid4Net(build_model(state["arch"], len(classes)))
+    net.load_state_dict(state["model"])
+    net.eval()
+    out = Path(args.out or data.project_root() / "models" / args.name)
+    out.mkdir(parents=True, exist_ok=True)
+    export_onnx(Grid4Export(net), size, out / "model.onnx")
+
+    fitted = state["thresholds"]
+    answered = [c for c in GRID4_CLASSES if c in classes]
+    ckpt_sha = hashlib.sha256((run / args.checkpoint).read_bytes()).hexdigest()[:8]
+    write_manifest(out, name=args.name, version=f"{date.today().isoformat()}-{ckpt_sha}", size=size,
+                   mean=state["mean"], std=state["std"], activation="sigmoid", classes=classes, unit="picture",
+                   questions={c: QUESTION_IDS[c] for c in answered},
+                   thresholds={c: fitted.get(c, fitted["all"]) for c in classes},
+                   grids={"4x4": answered},
+                   data={"train": "grid4-v1 (grid4-train.txt) + synthetic scenes from the tile model's training tiles",
+                         "thresholdsFittedOn": "grid4-fit.txt (training challenges held out of training)",
+                         "init": state["init"], "trainArgs": state["args"]},
+                   metrics={"validation": {"challenges": len(state["split"]["val"]), "step": state["step"], **state["val"]}})
+    for name, files in (("grid4-train.txt", state["split"]["train"]), ("grid4-fit.txt", state["split"]["fit"]),
+                        ("grid4-validation.txt", state["split"]["val"])):
+        (out / name).write_text("\n".join(files) + "\n")
+    print(f"exported {out}: {len(answered)} classes on 4x4, validation F1 {state['val']['f1']:.3f} at step {state['step']}, "
+          f"size {(out / 'model.onnx').stat().st_size / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
