@@ -1,6 +1,7 @@
 /**
- * Keeps the training pipeline alive: a tiny run (a few hundred tiles, one epoch) with Debian's
- * PyTorch, exported, then loaded and run by the service's own code. Skipped, with the reason,
+ * Keeps the training pipelines alive: a tiny tile run (a few hundred tiles, one epoch) with Debian's
+ * PyTorch and a few steps of the 4x4 picture model on top of it, exported, then loaded and run by the
+ * service's own code. Skipped, with the reason,
  * where /usr/bin/python3 has no torch (.ci/run installs it).
  */
 import assert from 'node:assert/strict';
@@ -16,7 +17,7 @@ import { QUESTIONS } from './protocol/questions.js';
 const PY = '/usr/bin/python3';
 const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision, onnx'], { stdio: 'ignore' }).status === 0;
 
-it('trains a tiny model, exports it, and the service answers with it', { skip: !hasTorch && `${PY} lacks torch/torchvision/onnx (apt-get install python3-torch python3-torchvision python3-onnx)`, timeout: 600_000 }, async () => {
+it('trains a tiny tile model and a tiny 4x4 model from it, exports both, and the service answers with them', { skip: !hasTorch && `${PY} lacks torch/torchvision/onnx (apt-get install python3-torch python3-torchvision python3-onnx)`, timeout: 600_000 }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gridlens-train-'));
   const env = { ...process.env, OMP_NUM_THREADS: '2', OMP_WAIT_POLICY: 'PASSIVE' };
   const log = execFileSync(PY, ['training/train.py', '--epochs', '1', '--limit', '300', '--batch', '32', '--out', path.join(dir, 'run')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
@@ -31,5 +32,22 @@ it('trains a tiny model, exports it, and the service answers with it', { skip: !
     assert.equal(solution.type, 'multi');
   } finally {
     await Promise.all(solver.models().map((m) => m.pool.close()));
+  }
+
+  // the 4x4 picture model, started from that tiny tile model: a few steps, exported, served
+  const g4 = execFileSync(PY, ['training/train_grid4.py', '--init', path.join(dir, 'run', 'last.pt'), '--size', '128', '--max-steps', '3',
+    '--batch', '4', '--real', '2', '--eval-every', '1', '--out', path.join(dir, 'grid4-run')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  assert.match(g4, /step {5}3 {2}loss \d/);
+  execFileSync(PY, ['training/export_grid4.py', '--run', path.join(dir, 'grid4-run'), '--out', path.join(dir, 'grid4')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  const solver4 = await startSolver(loadConfig({ modelDir: path.join(dir, 'model'), modelDir4x4: path.join(dir, 'grid4'), inferenceWorkers: 1 }, {}));
+  try {
+    assert.equal(solver4.modelFor('4x4').model.manifest.input.unit, 'picture');
+    const raw = Buffer.alloc(450 * 450 * 3, 90);
+    const { solution, scores } = await solver4.solve({ kind: '4x4', raw, side: 450, rows: 4 }, QUESTIONS.find((q) => q.id === '/m/015qff')!);
+    assert.equal(scores.length, 16);
+    assert.ok(scores.every((s) => s >= 0 && s <= 1));
+    assert.equal(solution.type, 'multi');
+  } finally {
+    await Promise.all(solver4.models().map((m) => m.pool.close()));
   }
 });

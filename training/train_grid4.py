@@ -88,6 +88,7 @@ def parse_args(argv=None):
     p.add_argument("--train-list", default="models/gridlens-tiles/grid4-calibration.txt")
     p.add_argument("--val-list", default="models/gridlens-tiles/grid4-validation.txt")
     p.add_argument("--eval-every", type=int, default=150, help="steps between validation lines")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: the budget decides; CI's tiny run)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
@@ -97,8 +98,9 @@ def parse_args(argv=None):
     return a
 
 
-def load_grid4(files: list[str], size: int, classes: list[str]) -> tuple[np.ndarray, list[tuple[int, list[int]]]]:
-    """grid4-v1 pictures resized to size x size exactly as the service does, with (class index, cells)."""
+def load_grid4(files: list[str], size: int, classes: list[str]) -> tuple[list[str], np.ndarray, list[tuple[int, list[int]]]]:
+    """grid4-v1 pictures whose class the model has, resized to size x size exactly as the service
+    does, with (class index, cells); returns the files kept too."""
     root = data.shared_data() / "grid4-v1"
     with open(root / "labels.csv", newline="") as f:
         labels = {r["file"]: r for r in csv.DictReader(f)}
@@ -111,9 +113,10 @@ def load_grid4(files: list[str], size: int, classes: list[str]) -> tuple[np.ndar
     missing = [f for f in files if f not in images or f not in labels]
     if missing:
         raise RuntimeError(f"grid4-v1 lacks {len(missing)} listed challenges, e.g. {missing[:3]}")
+    files = [f for f in files if labels[f]["question"] in classes]  # a class the tile model lacks cannot be learnt here
     x = np.stack([data.resize_like_service(images[f], size) for f in files])
     y = [(classes.index(labels[f]["question"]), [int(c) for c in labels[f]["cells"].split(",") if c.strip()]) for f in files]
-    return x, y
+    return files, x, y
 
 
 def square_cover(box: tuple[float, float, float, float], size: int) -> torch.Tensor:
@@ -222,13 +225,17 @@ def main(argv=None):
     rows = data.read_manifest(root / "manifest.csv")
     if init_args.get("labels"):
         rows += data.extra_label_rows(data.project_root() / init_args["labels"])
+    if init_args.get("limit"):  # the tile run's own subset (train.py draws it the same way)
+        pick = np.random.default_rng(init_args["seed"])
+        rows = [rows[i] for i in sorted(pick.choice(len(rows), init_args["limit"], replace=False))]
     tiles = data.load_images(root, rows, init["size"], f"tiles-{len(rows)}", log)
     split = Path(args.init).parent / "split.json"
     val_files = set(json.loads(split.read_text())["val_files"]) if split.exists() else set()
     keep = np.array([i for i, r in enumerate(rows) if r["file"] not in val_files and r["class"] in classes])
     x_src = torch.from_numpy(tiles.x_src[keep])
     y_cls = np.array([classes.index(rows[i]["class"]) for i in keep])
-    paste = [classes.index(c) for c in classes if c != "other" and (y_cls == classes.index(c)).sum() >= 20]
+    min_tiles = max(1, min(20, len(keep) // 50))
+    paste = [classes.index(c) for c in classes if c != "other" and (y_cls == classes.index(c)).sum() >= min_tiles]
     by_class = {c: np.flatnonzero(y_cls == c) for c in paste}
     # the classes 4x4 challenges ask about are pasted three times as often as the rest
     paste_classes = [c for c in paste for _ in range(3 if classes[c] in GRID4_CLASSES else 1)]
@@ -237,7 +244,7 @@ def main(argv=None):
     read_list = lambda p: [l.strip() for l in (data.project_root() / p).read_text().splitlines() if l.strip()]
     train_files, val_files4 = read_list(args.train_list), read_list(args.val_list)
     assert not set(train_files) & set(val_files4), "train and validation challenges overlap"
-    x_all, y_all = load_grid4(train_files, args.size, classes)
+    train_files, x_all, y_all = load_grid4(train_files, args.size, classes)
     seen: dict[int, int] = {}
     fit_idx, train_idx = [], []
     for i, (c, _) in enumerate(y_all):
@@ -245,7 +252,7 @@ def main(argv=None):
         (fit_idx if seen[c] % args.hold_out == 0 else train_idx).append(i)
     xr, yr = x_all[train_idx], [y_all[i] for i in train_idx]
     xf, yf = x_all[fit_idx], [y_all[i] for i in fit_idx]
-    xv, yv = load_grid4(val_files4, args.size, classes)
+    val_files4, xv, yv = load_grid4(val_files4, args.size, classes)
     log(f"{len(keep)} training tiles for synthetic scenes ({len(paste)} classes pasted); "
         f"{len(yr)} training, {len(yf)} threshold-fitting and {len(yv)} validation 4x4 challenges; {args.size} px")
 
@@ -258,7 +265,8 @@ def main(argv=None):
     fig = grid4_figures(predict(net, xv, mean, std), yv, at(th, yv))
     log(f"step     0  val, the tile model's head as is: {json.dumps({k: round(v, 3) for k, v in fig.items()})} (threshold {th['all']:.2f})")
     best = -1.0
-    while progress() < 1.0:
+    done = lambda: progress() >= 1.0 or (args.max_steps and step >= args.max_steps)
+    while not done():
         net.train()
         xs, ts, ms = synthetic(x_src, y_cls, by_class, paste_classes, len(classes), args.batch, args.size, args.cover, rng)
         pick = rng.integers(len(xr), size=args.real)
@@ -287,7 +295,7 @@ def main(argv=None):
         sched.step()
         step += 1
         running += float(loss)
-        if step % args.eval_every == 0 or progress() >= 1.0:
+        if step % args.eval_every == 0 or done():
             th = fit_thresholds(predict(net, xf, mean, std), yf)
             probs = predict(net, xv, mean, std)
             fig = grid4_figures(probs, yv, at(th, yv))
