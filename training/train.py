@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gridlens_train import augment, data  # noqa: E402
 from gridlens_train.classes import QUESTION_IDS  # noqa: E402
 from gridlens_train.model import ARCHS, build_model  # noqa: E402
+from gridlens_train.run import open_run  # noqa: E402
 
 MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
@@ -106,18 +107,7 @@ def loss_fn(logits, y, head):
 
 def main(argv=None):
     args = parse_args(argv)
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
-    torch.set_num_threads(args.threads)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "args.json").write_text(json.dumps(vars(args), indent=2))
-    log_file = open(out / "train.log", "a")
-
-    def log(msg):
-        print(msg, flush=True)
-        log_file.write(msg + "\n")
-        log_file.flush()
+    out, log = open_run(args)
 
     root = data.shared_data() / "tiles-v1"
     rows = data.read_manifest(root / "manifest.csv")

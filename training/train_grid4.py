@@ -39,6 +39,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gridlens_train import augment, data  # noqa: E402
 from gridlens_train.model import build_model  # noqa: E402
+from gridlens_train.run import open_run  # noqa: E402
 
 GRID4_CLASSES = ("bicycle", "bus", "crosswalk", "hydrant", "motorcycle", "stairs", "traffic_light")
 
@@ -200,18 +201,8 @@ def at(th: dict, y) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
-    torch.manual_seed(args.seed)
+    out, log = open_run(args)
     rng = np.random.default_rng(args.seed)
-    torch.set_num_threads(args.threads)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "args.json").write_text(json.dumps(vars(args), indent=2))
-    log_file = open(out / "train.log", "a")
-
-    def log(msg):
-        print(msg, flush=True)
-        log_file.write(msg + "\n")
-        log_file.flush()
 
     init = torch.load(args.init, map_location="cpu")
     classes, mean, std = init["classes"], init["mean"], init["std"]

@@ -8,7 +8,6 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { Redis } from 'ioredis';
 import { openPostgresStore } from './postgres-store.js';
 import { openSqliteStore } from './sqlite-store.js';
@@ -16,21 +15,16 @@ import type { AccountStore } from './store.js';
 import { RED, cellsWith, gridPicture } from '../testing/pictures.js';
 import { FIXTURE_MODEL } from '../testing/service.js';
 import { startNode, type NodeProcess } from '../testing/node-process.js';
+import { createTestDatabase, dropTestDatabase, postgresUnreachable } from '../testing/postgres.js';
 import { TcpProxy } from '../testing/tcp-proxy.js';
 
-const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
 const TASKS = 10_000;
 const FUNDED = 6_000;
 const IN_FLIGHT = 200;
 
 async function reachable(): Promise<string | false> {
-  const c = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 1500 });
-  try {
-    await c.connect();
-    await c.end();
-  } catch (err) {
-    return `PostgreSQL at 127.0.0.1:5432 unreachable (${(err as Error).message})`;
-  }
+  const down = await postgresUnreachable();
+  if (down) return down;
   const r = new Redis({ lazyConnect: true, connectTimeout: 1500, maxRetriesPerRequest: 0, retryStrategy: () => null });
   try {
     await r.connect();
@@ -79,7 +73,7 @@ const task = (clientKey: string) => ({ clientKey, task: { type: 'ReCaptchaV2Clas
 const NODE_ENV = { MODEL_DIR: FIXTURE_MODEL, MODEL_DIR_4X4: '', INFERENCE_WORKERS: '1', RATE_LIMIT_RPS: '0', MAX_TASKS_IN_FLIGHT: '0' };
 
 describe('two nodes on PostgreSQL + Redis', { skip }, () => {
-  const dbName = `gridlens_test_${process.pid}_${Date.now()}`;
+  let dbName: string;
   const prefix = `gridlens-test-${process.pid}-${Date.now()}:`;
   const pgProxy = new TcpProxy(5432);
   const redisProxy = new TcpProxy(6379);
@@ -87,10 +81,7 @@ describe('two nodes on PostgreSQL + Redis', { skip }, () => {
   let store: AccountStore;
 
   before(async () => {
-    const admin = new pg.Client(PG_ADMIN);
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    await admin.end();
+    dbName = await createTestDatabase('gridlens_test');
     await pgProxy.start();
     await redisProxy.start();
     const env = { ...NODE_ENV, DATABASE_URL: `postgres://postgres@127.0.0.1:${pgProxy.port}/${dbName}`, REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`, REDIS_PREFIX: prefix };
@@ -104,10 +95,7 @@ describe('two nodes on PostgreSQL + Redis', { skip }, () => {
     await store?.close();
     await pgProxy.cut();
     await redisProxy.cut();
-    const admin = new pg.Client(PG_ADMIN);
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName}`);
-    await admin.end();
+    if (dbName) await dropTestDatabase(dbName);
     const r = new Redis();
     const keys = await r.keys(`${prefix}*`);
     if (keys.length) await r.del(...keys);

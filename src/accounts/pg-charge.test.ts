@@ -8,32 +8,17 @@ import pg from 'pg';
 import { openPostgresStore } from './postgres-store.js';
 import type { AccountStore } from './store.js';
 import { ProtocolError } from '../protocol/errors.js';
+import { createTestDatabase, dropTestDatabase, postgresUnreachable } from '../testing/postgres.js';
 import { TcpProxy } from '../testing/tcp-proxy.js';
 
-const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function reachable(): Promise<string | false> {
-  const c = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 1500 });
-  try {
-    await c.connect();
-    await c.end();
-    return false;
-  } catch (err) {
-    return `PostgreSQL at 127.0.0.1:5432 unreachable (${(err as Error).message})`;
-  }
-}
-
-describe('PostgreSQL charge in doubt', { skip: await reachable() }, () => {
-  const dbName = `gridlens_charge_${process.pid}_${Date.now()}`;
+describe('PostgreSQL charge in doubt', { skip: await postgresUnreachable() }, () => {
+  let dbName: string;
   const proxy = new TcpProxy(5432);
   let store: AccountStore;
   let direct: pg.Client;
 
   before(async () => {
-    const admin = new pg.Client(PG_ADMIN);
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    await admin.end();
+    dbName = await createTestDatabase('gridlens_charge');
     await proxy.start();
     store = await openPostgresStore(`postgres://postgres@127.0.0.1:${proxy.port}/${dbName}`);
     direct = new pg.Client(`postgres://postgres@127.0.0.1:5432/${dbName}`);
@@ -44,10 +29,7 @@ describe('PostgreSQL charge in doubt', { skip: await reachable() }, () => {
     await direct?.end();
     await store?.close();
     await proxy.cut();
-    const admin = new pg.Client(PG_ADMIN);
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName}`);
-    await admin.end();
+    if (dbName) await dropTestDatabase(dbName);
   });
 
   const ledgerKinds = async (taskId: string) =>
