@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Export a 4x4 picture model (training/train_grid4.py) for the service.
 
-  /usr/bin/python3 training/export_grid4.py --run training/runs/grid4-a --checkpoint last.pt
+  /usr/bin/python3 training/export_grid4.py --run training/runs/grid4-a
 
 Writes models/<name>/model.onnx (the whole picture in, batch x 16 squares x classes of
 probabilities out), model.json (input.unit "picture", the thresholds fitted on the held-out
@@ -30,7 +30,7 @@ from train_grid4 import GRID4_CLASSES, Grid4Export, Grid4Net  # noqa: E402
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", required=True, help="train_grid4.py run folder")
-    p.add_argument("--checkpoint", default="last.pt")
+    p.add_argument("--checkpoint", default="best.pt", help="best.pt: the step that did best on the held-out training challenges")
     p.add_argument("--name", default="gridlens-grid4")
     p.add_argument("--out", default=None, help="default: models/<name>")
     args = p.parse_args()
