@@ -27,7 +27,7 @@ from train_grid4 import Grid4Export, Grid4Net, normalise  # noqa: E402
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", required=True)
-    p.add_argument("--checkpoint", default="last.pt")
+    p.add_argument("--checkpoint", default="best.pt")
     p.add_argument("--model", default="models/gridlens-grid4")
     p.add_argument("--count", type=int, default=4)
     args = p.parse_args()
