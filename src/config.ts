@@ -23,7 +23,7 @@ export const SETTINGS = {
   host: { env: 'HOST', kind: 'string', default: '0.0.0.0', help: 'address to bind' },
   dbPath: { env: 'DB_PATH', kind: 'string', default: 'data/gridlens.sqlite', help: 'SQLite file for accounts and the ledger (relative to the project root)' },
   modelDir: { env: 'MODEL_DIR', kind: 'string', default: 'models/gridlens-tiles', help: 'folder with model.json + model.onnx for tiles (3x3, 1x1, and 4x4 until a 4x4 model ships)' },
-  modelDir4x4: { env: 'MODEL_DIR_4X4', kind: 'string', default: '', help: 'the model for 4x4 pictures (the whole picture in, a score per square); empty: the tile model answers them square by square' },
+  modelDir4x4: { env: 'MODEL_DIR_4X4', kind: 'string', default: 'models/gridlens-grid4', help: 'the model for 4x4 pictures (the whole picture in, a score per square); empty: the tile model answers them square by square' },
   inferenceWorkers: { env: 'INFERENCE_WORKERS', kind: 'int', default: 2, min: 1, help: 'worker threads each owning an onnxruntime session' },
   inferenceThreads: { env: 'INFERENCE_THREADS', kind: 'int', default: 1, min: 1, help: 'intra-op threads per session' },
   bodyLimitBytes: { env: 'BODY_LIMIT_BYTES', kind: 'int', default: 8 * 1024 * 1024, min: 1024, help: 'largest request body accepted, bytes (8 MiB)' },

@@ -18,7 +18,8 @@ export const EVAL_HELP = `gridlens eval: measure the model on labelled data
   --tiles DIR      one sub-folder per class, or the tiles-v1 layout (manifest.csv + tars)
   --labels DIR     also our labels for unlabeled-v1 tiles (data/labels: CSVs of pix_sha1, file,
                    class, method), read from the unlabeled-v1 folder beside --tiles
-  --grid4 DIR      images (loose or in tars) plus labels.csv (file, question, cells) as in grid4-v1
+  --grid4 DIR      images (loose or in tars) plus labels.csv (file, question, cells) as in grid4-v1,
+                   answered by the 4x4 model (MODEL_DIR_4X4; set it empty for the tile model)
   --only LIST      a text file of file names to keep, one per line: e.g. the model's validation
                    split, models/gridlens-tiles/validation.txt (never evaluate on training data)
   --challenges N   synthetic 3x3 challenges composed from the tiles (default 1000)
