@@ -43,7 +43,7 @@ def main():
          "## Validation (data the model never saw)", "",
          f"Split: {m['data'].get('split')}, {int(100 * m['data'].get('valFraction', 0))}% of each class's near-duplicate clusters, "
          f"seed {m['data'].get('seed')}; file list in `validation.txt`. Figures from "
-         "`npx gridlens eval --tiles ../shared/data/tiles-v1 --only models/gridlens-tiles/validation.txt`, "
+         f"`npx gridlens eval --tiles ../shared/data/tiles-v1{' --labels data/labels' if m['data'].get('trainArgs', {}).get('labels') else ''} --only models/gridlens-tiles/validation.txt`, "
          "through the service's own decode, tile sampling and onnxruntime path.", "",
          "| figure | value | target |", "|---|---|---|",
          f"| tile top-1 ({t['tiles']} tiles) | {pct(t['top1'])} | 95% |",
@@ -62,6 +62,8 @@ def main():
         L.append(f"| **{c}** | " + " | ".join(str(v) if v else "·" for v in row) + " |")
     if g:
         L += ["", "## 4x4 (squares scored one by one as tiles)", "",
+              "The service answers 4x4 pictures with `models/gridlens-grid4` by default (its own model card); this is "
+              "the tile model's answer, used when `MODEL_DIR_4X4` is empty.", "",
               f"Settings in `model.json` → `grid4`: context {m.get('grid4', {}).get('context', 1)}, thresholds fitted on "
               f"{m.get('grid4', {}).get('fittedOn', '–')}. Measured on the other half (`grid4-validation.txt`) with "
               "`npx gridlens eval --grid4 ../shared/data/grid4-v1 --only models/gridlens-tiles/grid4-validation.txt`:", "",
@@ -70,9 +72,12 @@ def main():
         for q, c in g["perQuestion"].items():
             L.append(f"| {q} | {c['total']} | {c['f1']:.3f} | {c['exact']}/{c['total']} |")
     L += ["", "## Known limits", "",
-          f"- Answers questions for: {', '.join(answered)}. No trained class (ERROR_CAPTCHA_UNSOLVABLE): "
-          + ", ".join(sorted({'taxi', 'school bus', 'tractor', 'boat', 'parking meter'} - {c.replace('_', ' ') for c in answered})) + ".",
-          "- Mountain (11 labelled tiles in all) and other small classes are barely learnt; see the per-class table.",
+          f"- Answers questions for: {', '.join(answered)}.",
+          *([f"- Trained but not answered (validation recall below the bar of `export.py --min-recall`; ERROR_CAPTCHA_UNSOLVABLE): "
+             f"{', '.join(c for c in m['classes'] if c != 'other' and not m['questions'].get(c))}."]
+            if any(c != 'other' and not m['questions'].get(c) for c in m['classes']) else []),
+          *([f"- No data, no class (ERROR_CAPTCHA_UNSOLVABLE): {', '.join(sorted(missing))}."] if (missing := {'taxi', 'school_bus', 'tractor', 'boat', 'parking_meter'} - set(m['classes'])) else []),
+          "- Classes with few labelled tiles (mountain, boat, taxi, tractor, parking meter) are barely learnt; see the per-class table.",
           "- Most training tiles come from one 2020 collection; today's reCAPTCHA pool differs.",
           "- No class is mapped to a related one (school bus is not answered as bus): not measured to work.", ""]
     if a.extra:
