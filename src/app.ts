@@ -39,6 +39,10 @@ async function serving(dir: string, config: Config, onBatch?: (batch: number, ms
 /** Inference workers for the tile model, and for a dedicated 4x4 model when MODEL_DIR_4X4 is set. */
 export async function startSolver(config: Config, onBatch?: (batch: number, ms: number) => void): Promise<Solver> {
   const tiles = await serving(config.modelDir, config, onBatch);
+  if (tiles.model.manifest.input.unit === 'picture') {
+    await tiles.pool.close();
+    throw new Error(`MODEL_DIR ${config.modelDir} holds a 4x4 picture model (input.unit "picture"); it belongs in MODEL_DIR_4X4, MODEL_DIR needs a tile model such as models/gridlens-tiles`);
+  }
   const grid4 = config.modelDir4x4 ? await serving(config.modelDir4x4, config, onBatch) : undefined;
   return new Solver(tiles, grid4);
 }

@@ -40,3 +40,7 @@ it('its grids.4x4 list decides 4x4 questions; 3x3 still uses the tile model', as
   const bus3 = await create(await gridPicture(cellsWith(9, BLUE, [2, 4, 6]), 300), '/m/01bjv');
   assert.deepEqual(bus3.solution, { type: 'multi', objects: [2, 4, 6] });
 });
+
+it('a picture model in the tile slot (MODEL_DIR) is refused at start, naming MODEL_DIR_4X4', async () => {
+  await assert.rejects(testService({ modelDir: FIXTURE_GRID4_MODEL }), /MODEL_DIR .* holds a 4x4 picture model .* MODEL_DIR_4X4/);
+});

@@ -61,9 +61,10 @@ export class Solver {
     const { model, pool } = this.modelFor(picture.kind);
     const { manifest } = model;
     const cells = picture.rows * picture.rows;
-    const tuned = picture.kind === '4x4' ? manifest.grid4 : undefined;
     // A picture model sees the whole picture once and answers every cell; a tile model sees each cell.
     const whole = manifest.input.unit === 'picture';
+    // grid4 settings (context, thresholds) are a tile model's way of answering 4x4; a picture model has its own thresholds
+    const tuned = picture.kind === '4x4' && !whole ? manifest.grid4 : undefined;
     const input = sampleTiles(picture.raw, picture.side, whole ? 1 : picture.rows, manifest.input, tuned?.context ?? 1);
     const { scores: all, ms } = await pool.infer(input, whole ? 1 : cells);
     const k = manifest.classes.indexOf(className);
