@@ -29,8 +29,12 @@ export interface Service {
   close(): Promise<void>;
 }
 
-async function serving(dir: string, config: Config, onBatch?: (batch: number, ms: number) => void): Promise<ServingModel> {
+/** role "tiles": MODEL_DIR, which must be a tile model; "4x4": MODEL_DIR_4X4, a tile or picture model. */
+async function serving(dir: string, role: 'tiles' | '4x4', config: Config, onBatch?: (batch: number, ms: number) => void): Promise<ServingModel> {
   const model = loadModel(resolveFromRoot(dir));
+  if (role === 'tiles' && model.manifest.input.unit === 'picture') {
+    throw new Error(`MODEL_DIR ${dir} holds a 4x4 picture model (input.unit "picture"); it belongs in MODEL_DIR_4X4, MODEL_DIR needs a tile model such as models/gridlens-tiles`);
+  }
   const pool = await InferencePool.start(model, config.inferenceWorkers, config.inferenceThreads);
   if (onBatch) pool.onBatch = onBatch;
   return { model, pool };
@@ -38,12 +42,8 @@ async function serving(dir: string, config: Config, onBatch?: (batch: number, ms
 
 /** Inference workers for the tile model, and for a dedicated 4x4 model when MODEL_DIR_4X4 is set. */
 export async function startSolver(config: Config, onBatch?: (batch: number, ms: number) => void): Promise<Solver> {
-  const tiles = await serving(config.modelDir, config, onBatch);
-  if (tiles.model.manifest.input.unit === 'picture') {
-    await tiles.pool.close();
-    throw new Error(`MODEL_DIR ${config.modelDir} holds a 4x4 picture model (input.unit "picture"); it belongs in MODEL_DIR_4X4, MODEL_DIR needs a tile model such as models/gridlens-tiles`);
-  }
-  const grid4 = config.modelDir4x4 ? await serving(config.modelDir4x4, config, onBatch) : undefined;
+  const tiles = await serving(config.modelDir, 'tiles', config, onBatch);
+  const grid4 = config.modelDir4x4 ? await serving(config.modelDir4x4, '4x4', config, onBatch) : undefined;
   return new Solver(tiles, grid4);
 }
 

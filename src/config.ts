@@ -22,7 +22,7 @@ export const SETTINGS = {
   port: { env: 'PORT', kind: 'int', default: 8080, min: 0, help: 'TCP port to listen on' },
   host: { env: 'HOST', kind: 'string', default: '0.0.0.0', help: 'address to bind' },
   dbPath: { env: 'DB_PATH', kind: 'string', default: 'data/gridlens.sqlite', help: 'SQLite file for accounts and the ledger (relative to the project root)' },
-  modelDir: { env: 'MODEL_DIR', kind: 'string', default: 'models/gridlens-tiles', help: 'folder with model.json + model.onnx for tiles (3x3, 1x1, and 4x4 until a 4x4 model ships)' },
+  modelDir: { env: 'MODEL_DIR', kind: 'string', default: 'models/gridlens-tiles', help: 'the tile model (model.json + model.onnx): 3x3 and 1x1, and 4x4 square by square when MODEL_DIR_4X4 is empty' },
   modelDir4x4: { env: 'MODEL_DIR_4X4', kind: 'string', default: 'models/gridlens-grid4', help: 'the model for 4x4 pictures (the whole picture in, a score per square); empty: the tile model answers them square by square' },
   inferenceWorkers: { env: 'INFERENCE_WORKERS', kind: 'int', default: 2, min: 1, help: 'worker threads each owning an onnxruntime session' },
   inferenceThreads: { env: 'INFERENCE_THREADS', kind: 'int', default: 1, min: 1, help: 'intra-op threads per session' },

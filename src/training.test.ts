@@ -17,37 +17,33 @@ import { QUESTIONS } from './protocol/questions.js';
 const PY = '/usr/bin/python3';
 const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision, onnx'], { stdio: 'ignore' }).status === 0;
 
+/** The service's solver on these models answers a blank picture of this kind with one score per cell. */
+async function answersWith(dirs: { modelDir: string; modelDir4x4: string }, kind: '3x3' | '4x4', question: string, unit?: 'picture'): Promise<void> {
+  const solver = await startSolver(loadConfig({ ...dirs, inferenceWorkers: 1 }, {}));
+  try {
+    assert.equal(solver.modelFor(kind).model.manifest.input.unit, unit);
+    const side = kind === '3x3' ? 300 : 450;
+    const rows = kind === '3x3' ? 3 : 4;
+    const { solution, scores } = await solver.solve({ kind, raw: Buffer.alloc(side * side * 3, 90), side, rows }, QUESTIONS.find((q) => q.id === question)!);
+    assert.equal(scores.length, rows * rows);
+    assert.ok(scores.every((v) => v >= 0 && v <= 1));
+    assert.equal(solution.type, 'multi');
+  } finally {
+    await Promise.all(solver.models().map((m) => m.pool.close()));
+  }
+}
+
 it('trains a tiny tile model and a tiny 4x4 model from it, exports both, and the service answers with them', { skip: !hasTorch && `${PY} lacks torch/torchvision/onnx (apt-get install python3-torch python3-torchvision python3-onnx)`, timeout: 600_000 }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gridlens-train-'));
   const env = { ...process.env, OMP_NUM_THREADS: '2', OMP_WAIT_POLICY: 'PASSIVE' };
   const log = execFileSync(PY, ['training/train.py', '--epochs', '1', '--limit', '300', '--batch', '32', '--out', path.join(dir, 'run')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
   assert.match(log, /epoch {3}1\/1 {2}loss \d/);
   execFileSync(PY, ['training/export.py', '--run', path.join(dir, 'run'), '--name', 'tiny', '--out', path.join(dir, 'model')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
-  const solver = await startSolver(loadConfig({ modelDir: path.join(dir, 'model'), inferenceWorkers: 1 }, {}));
-  try {
-    const raw = Buffer.alloc(300 * 300 * 3, 90);
-    const { solution, scores } = await solver.solve({ kind: '3x3', raw, side: 300, rows: 3 }, QUESTIONS.find((q) => q.id === '/m/0k4j')!);
-    assert.equal(scores.length, 9);
-    assert.ok(scores.every((s) => s >= 0 && s <= 1));
-    assert.equal(solution.type, 'multi');
-  } finally {
-    await Promise.all(solver.models().map((m) => m.pool.close()));
-  }
-
+  await answersWith({ modelDir: path.join(dir, 'model'), modelDir4x4: '' }, '3x3', '/m/0k4j');
   // the 4x4 picture model, started from that tiny tile model: a few steps, exported, served
   const g4 = execFileSync(PY, ['training/train_grid4.py', '--init', path.join(dir, 'run', 'last.pt'), '--size', '128', '--max-steps', '3',
     '--batch', '4', '--real', '2', '--eval-every', '1', '--out', path.join(dir, 'grid4-run')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
   assert.match(g4, /step {5}3 {2}loss \d/);
   execFileSync(PY, ['training/export_grid4.py', '--run', path.join(dir, 'grid4-run'), '--out', path.join(dir, 'grid4')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
-  const solver4 = await startSolver(loadConfig({ modelDir: path.join(dir, 'model'), modelDir4x4: path.join(dir, 'grid4'), inferenceWorkers: 1 }, {}));
-  try {
-    assert.equal(solver4.modelFor('4x4').model.manifest.input.unit, 'picture');
-    const raw = Buffer.alloc(450 * 450 * 3, 90);
-    const { solution, scores } = await solver4.solve({ kind: '4x4', raw, side: 450, rows: 4 }, QUESTIONS.find((q) => q.id === '/m/015qff')!);
-    assert.equal(scores.length, 16);
-    assert.ok(scores.every((s) => s >= 0 && s <= 1));
-    assert.equal(solution.type, 'multi');
-  } finally {
-    await Promise.all(solver4.models().map((m) => m.pool.close()));
-  }
+  await answersWith({ modelDir: path.join(dir, 'model'), modelDir4x4: path.join(dir, 'grid4') }, '4x4', '/m/015qff', 'picture');
 });

@@ -41,8 +41,6 @@ export interface PgChargeOptions {
 export interface PgCharger {
   /** Debit points for taskId; false when the balance does not cover it. */
   charge(accountId: number, points: number, taskId: string): Promise<boolean>;
-  /** Charges still to settle after their request gave up. */
-  pending(): number;
   /** One last settling pass and stop; what is still unsettled stays in the journal for the next start. */
   close(): Promise<void>;
 }
@@ -147,7 +145,6 @@ export function pgCharger(pool: pg.Pool, opts: PgChargeOptions = {}): PgCharger 
         return inDoubt({ accountId, points, taskId }, err);
       }
     },
-    pending: () => late.size,
     async close() {
       closed = true;
       clearTimeout(timer);
