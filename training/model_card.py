@@ -71,12 +71,13 @@ def main():
               f"on {g['challenges']} challenges (targets: F1 0.85, exact 40%).", "", "| question | challenges | F1 | exact |", "|---|---|---|---|"]
         for q, c in g["perQuestion"].items():
             L.append(f"| {q} | {c['total']} | {c['f1']:.3f} | {c['exact']}/{c['total']} |")
+    gated = [c for c in m["classes"] if c != "other" and not m["questions"].get(c)]
+    missing = {"taxi", "school_bus", "tractor", "boat", "parking_meter"} - set(m["classes"])
     L += ["", "## Known limits", "",
           f"- Answers questions for: {', '.join(answered)}.",
           *([f"- Trained but not answered (validation recall below the bar of `export.py --min-recall`; ERROR_CAPTCHA_UNSOLVABLE): "
-             f"{', '.join(c for c in m['classes'] if c != 'other' and not m['questions'].get(c))}."]
-            if any(c != 'other' and not m['questions'].get(c) for c in m['classes']) else []),
-          *([f"- No data, no class (ERROR_CAPTCHA_UNSOLVABLE): {', '.join(sorted(missing))}."] if (missing := {'taxi', 'school_bus', 'tractor', 'boat', 'parking_meter'} - set(m['classes'])) else []),
+             f"{', '.join(gated)}."] if gated else []),
+          *([f"- No data, no class (ERROR_CAPTCHA_UNSOLVABLE): {', '.join(sorted(missing))}."] if missing else []),
           "- Classes with few labelled tiles (mountain, boat, taxi, tractor, parking meter) are barely learnt; see the per-class table.",
           "- Most training tiles come from one 2020 collection; today's reCAPTCHA pool differs.",
           "- No class is mapped to a related one (school bus is not answered as bus): not measured to work.", ""]
