@@ -7,11 +7,16 @@ scores high when any part of it shows the object, and every square is seen with 
 context. The backbone and head start from one of our trained tile models (--init), never from
 downloaded weights. Supervision per step:
   * synthetic scenes: a training tile upscaled as the background, one or two labelled training
-    tiles pasted at random size and place; a square is positive for a pasted class when the inner
-    70% of the pasted tile covers at least --cover of it, negative otherwise (the background's own
-    class is left unscored);
+    tiles pasted at random size and place; a square is positive for a pasted class when the visible
+    part of the pasted tile's inner 70% (not hidden by a later paste) covers at least --cover of
+    it, unscored when only the tile's outer ring does (the object may or may not reach there),
+    negative otherwise (the background's own class is left unscored);
   * the grid4-v1 challenges of --train-list but for every --hold-out'th one of each class: the asked
-    class's 16 square labels (other classes unscored).
+    class's 16 square labels (other classes unscored);
+  * with --rebuilt: pictures rebuilt from unlabeled-v1's loose squares (training/rebuild_grid4.py)
+    and labelled for all seven 4x4 classes, so every 4x4 class is scored on each (absent = all 16
+    negative); every --rebuilt-hold-out'th picture is held out with the challenges, as one
+    challenge per class it shows.
 The held-out training challenges fit the score thresholds (one for all classes, and one per class
 where it has at least 4 of them). Validation: the grid4-v1 challenges of --val-list, never trained
 on or fitted to: square-level F1 and exact sets at those thresholds.
@@ -40,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gridlens_train import augment, data  # noqa: E402
 from gridlens_train.model import build_model  # noqa: E402
 from gridlens_train.run import open_run  # noqa: E402
+from rebuild_grid4 import load_rebuilt  # noqa: E402
 
 GRID4_CLASSES = ("bicycle", "bus", "crosswalk", "hydrant", "motorcycle", "stairs", "traffic_light")
 
@@ -81,6 +87,9 @@ def parse_args(argv=None):
     p.add_argument("--budget-min", type=float, default=40.0, help="wall-clock training budget; the cosine schedule follows it")
     p.add_argument("--batch", type=int, default=24, help="synthetic scenes per step")
     p.add_argument("--real", type=int, default=8, help="labelled grid4-v1 challenges per step")
+    p.add_argument("--rebuilt", default="", help="folder with rebuilt.csv + labels.csv of rebuilt, labelled 4x4 pictures (e.g. data/grid4-rebuilt)")
+    p.add_argument("--rebuilt-per-step", type=int, default=8, help="rebuilt pictures per step (with --rebuilt)")
+    p.add_argument("--rebuilt-hold-out", type=int, default=5, help="every Nth rebuilt picture is held out to fit thresholds and pick best.pt")
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--wd", type=float, default=0.05)
     p.add_argument("--cover", type=float, default=0.08, help="fraction of a square the pasted object must cover to count")
@@ -120,15 +129,6 @@ def load_grid4(files: list[str], size: int, classes: list[str]) -> tuple[list[st
     return files, x, y
 
 
-def square_cover(box: tuple[float, float, float, float], size: int) -> torch.Tensor:
-    """Fraction of each of the 16 squares that box (x0, y0, x1, y1) covers, as a 4x4 tensor."""
-    s = size / 4
-    edges = torch.arange(5, dtype=torch.float32) * s
-    ox = (torch.minimum(edges[1:], torch.tensor(box[2])) - torch.maximum(edges[:-1], torch.tensor(box[0]))).clamp(min=0)
-    oy = (torch.minimum(edges[1:], torch.tensor(box[3])) - torch.maximum(edges[:-1], torch.tensor(box[1]))).clamp(min=0)
-    return oy[:, None] * ox[None, :] / (s * s)
-
-
 def synthetic(x_src: torch.Tensor, y_cls: np.ndarray, by_class: dict[int, np.ndarray], paste_classes: list[int],
               n_classes: int, n: int, size: int, cover: float, rng: np.random.Generator):
     """n synthetic 4x4 scenes: images (n,3,size,size) in [0,1], targets and masks (n,C,4,4)."""
@@ -139,6 +139,10 @@ def synthetic(x_src: torch.Tensor, y_cls: np.ndarray, by_class: dict[int, np.nda
         bg = int(rng.integers(len(x_src)))
         imgs[b] = F.interpolate(augment.to_float(x_src[bg:bg + 1]), size=(size, size), mode="bilinear", align_corners=False)[0]
         mask[b, y_cls[bg]] = 0  # the background's class is somewhere in it, but where is unknown
+        # which pasted tile is on top where, at 1/4 resolution: its object (inner 70%) or its border ring
+        owner = torch.full((size // 4, size // 4), -1)
+        ring = torch.full((size // 4, size // 4), -1)
+        pasted = set()
         for _ in range(1 if rng.random() < 0.6 else 2):
             c = int(rng.choice(paste_classes))
             if c == y_cls[bg]:
@@ -148,8 +152,20 @@ def synthetic(x_src: torch.Tensor, y_cls: np.ndarray, by_class: dict[int, np.nda
             x0, y0 = int(rng.integers(0, size - side + 1)), int(rng.integers(0, size - side + 1))
             imgs[b, :, y0:y0 + side, x0:x0 + side] = F.interpolate(
                 augment.to_float(x_src[t:t + 1]), size=(side, side), mode="bilinear", align_corners=False)[0]
-            inner = (x0 + 0.15 * side, y0 + 0.15 * side, x0 + 0.85 * side, y0 + 0.85 * side)
-            target[b, c] = torch.maximum(target[b, c], (square_cover(inner, size) >= cover).float())
+            q = lambda v: int(round(v / 4))  # noqa: E731
+            owner[q(y0):q(y0 + side), q(x0):q(x0 + side)] = -1  # a later paste hides what it covers
+            ring[q(y0):q(y0 + side), q(x0):q(x0 + side)] = c
+            i0, i1 = q(y0 + 0.15 * side), q(y0 + 0.85 * side)
+            j0, j1 = q(x0 + 0.15 * side), q(x0 + 0.85 * side)
+            owner[i0:i1, j0:j1] = c
+            ring[i0:i1, j0:j1] = -1
+            pasted.add(c)
+        for c in pasted:
+            seen = F.adaptive_avg_pool2d((owner == c).float()[None, None], 4)[0, 0]
+            border = F.adaptive_avg_pool2d((ring == c).float()[None, None], 4)[0, 0]
+            target[b, c] = (seen >= cover).float()
+            # a square that shows only the tile's border may or may not show the object: unscored
+            mask[b, c][(seen < cover) & (border >= cover)] = 0
     return imgs, target, mask
 
 
@@ -243,6 +259,28 @@ def main(argv=None):
         (fit_idx if seen[c] % args.hold_out == 0 else train_idx).append(i)
     xr, yr = x_all[train_idx], [y_all[i] for i in train_idx]
     xf, yf = x_all[fit_idx], [y_all[i] for i in fit_idx]
+    # rebuilt pictures: every class the 4x4 path answers is labelled on each
+    xq, tq, fit_ids, train_ids = np.zeros((0, args.size, args.size, 3), np.uint8), np.zeros((0, len(classes), 16), np.float32), [], []
+    scored = [classes.index(c) for c in GRID4_CLASSES if c in classes]
+    if args.rebuilt:
+        pics = load_rebuilt(data.project_root() / args.rebuilt)
+        xs_all = np.stack([data.resize_like_service(img, args.size) for _, img, _ in pics])
+        t_all = np.zeros((len(pics), len(classes), 16), np.float32)
+        for i, (_, _, lab) in enumerate(pics):
+            for c, cells in lab.items():
+                if c in classes:
+                    t_all[i, classes.index(c), cells] = 1
+        every = args.rebuilt_hold_out
+        hold = [i for i in range(len(pics)) if i % every == every - 1]
+        keep_q = [i for i in range(len(pics)) if i % every != every - 1]
+        xq, tq = xs_all[keep_q], t_all[keep_q]
+        train_ids, fit_ids = [pics[i][0] for i in keep_q], [pics[i][0] for i in hold]
+        # a held-out picture joins the fitting set once for each class it shows, like a challenge asking for it
+        extra = [(i, c) for i in hold for c in scored if t_all[i, c].any()]
+        if extra:
+            xf = np.concatenate([xf, xs_all[[i for i, _ in extra]]])
+            yf = yf + [(c, np.flatnonzero(t_all[i, c]).tolist()) for i, c in extra]
+        log(f"rebuilt: {len(pics)} labelled pictures, {len(keep_q)} for training, {len(hold)} held out ({len(extra)} picture-class pairs join threshold fitting)")
     val_files4, xv, yv = load_grid4(val_files4, args.size, classes)
     log(f"{len(keep)} training tiles for synthetic scenes ({len(paste)} classes pasted); "
         f"{len(yr)} training, {len(yf)} threshold-fitting and {len(yv)} validation 4x4 challenges; {args.size} px")
@@ -268,6 +306,13 @@ def main(argv=None):
             c, cells = yr[i]
             mb[j, c] = 1
             tb[j, c].view(16)[cells] = 1
+        if len(xq):
+            pq = rng.integers(len(xq), size=args.rebuilt_per_step)
+            xb = torch.cat([xb, augment.to_float(torch.from_numpy(xq[pq]))])
+            tq_b = torch.from_numpy(tq[pq]).view(-1, len(classes), 4, 4)
+            mq_b = torch.zeros_like(tq_b)
+            mq_b[:, scored] = 1
+            tb, mb = torch.cat([tb, tq_b]), torch.cat([mb, mq_b])
         x, t, m = flip_lr(torch.cat([xs, xb]), torch.cat([ts, tb]), torch.cat([ms, mb]))
         if other is not None:
             m[:, other] = 0
@@ -277,9 +322,9 @@ def main(argv=None):
         logits = net(normalise(x, mean, std).contiguous(memory_format=torch.channels_last))
         w = m * (1 + (args.pos_weight - 1) * t)
         per = F.binary_cross_entropy_with_logits(logits, t, reduction="none") * w
-        n_syn = args.batch
-        # synthetic and real squares each count as one mean: the few real ones are not drowned out
-        loss = per[:n_syn].sum() / w[:n_syn].sum().clamp(min=1) + per[n_syn:].sum() / w[n_syn:].sum().clamp(min=1)
+        # synthetic, grid4-v1 and rebuilt squares each count as one mean: the few real ones are not drowned out
+        cuts = [0, args.batch, args.batch + args.real, x.shape[0]]
+        loss = sum(per[a:b].sum() / w[a:b].sum().clamp(min=1) for a, b in zip(cuts, cuts[1:]) if b > a)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -300,7 +345,8 @@ def main(argv=None):
             state = {"model": net.state_dict(), "classes": classes, "size": args.size, "mean": mean, "std": std,
                      "arch": init["arch"], "step": step, "val": fig, "args": vars(args), "init": str(args.init),
                      "thresholds": {("all" if k == "all" else classes[k]): v for k, v in th.items()},
-                     "split": {"train": [train_files[i] for i in train_idx], "fit": [train_files[i] for i in fit_idx], "val": val_files4}}
+                     "split": {"train": [train_files[i] for i in train_idx], "fit": [train_files[i] for i in fit_idx], "val": val_files4,
+                               "rebuilt_train": train_ids, "rebuilt_fit": fit_ids}}
             torch.save(state, out / "last.pt")
             # best.pt is picked on the held-out training challenges, never on validation
             if fit_f1 >= best:

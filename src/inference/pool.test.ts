@@ -26,3 +26,37 @@ it('a batch goes to a worker and comes back as batch x classes scores; a dead wo
     await pool.close();
   }
 });
+
+it('close() lets the process end by itself: each worker releases its session and exits', async () => {
+  // worker.terminate() in the middle of a run could abort the whole process in onnxruntime-node's
+  // native teardown ("terminate called after throwing an instance of 'Napi::Error'", seen when
+  // stopping a loaded server); batches already queued are answered before the workers end.
+  const { spawn } = await import('node:child_process');
+  const script = `
+    import { loadModel } from ${JSON.stringify(new URL('../model/manifest.js', import.meta.url).href)};
+    import { InferencePool } from ${JSON.stringify(new URL('./pool.js', import.meta.url).href)};
+    const model = loadModel(${JSON.stringify(FIXTURE_MODEL)});
+    const pool = await InferencePool.start(model, 2, 1);
+    const size = model.manifest.input.size;
+    await Promise.all(Array.from({ length: 20 }, () => pool.infer(new Float32Array(9 * 3 * size * size), 9)));
+    // and close while batches are still in flight, as a server stopped under load does
+    const late = Array.from({ length: 20 }, () => pool.infer(new Float32Array(64 * 3 * size * size), 64).then(() => 'done', (e) => e.message));
+    await pool.close();
+    const settled = await Promise.all(late);
+    console.log('closed', settled.filter((s) => s === 'done').length, 'of', settled.length, 'in-flight batches answered');`;
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const file = `${mkdtempSync(`${tmpdir()}/gridlens-close-`)}/close.mjs`;
+  writeFileSync(file, script);
+  const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  child.stderr.on('data', (d: Buffer) => (out += d));
+  const code = await new Promise<number | string>((resolve) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); resolve('still running after 20 s'); }, 20_000);
+    child.once('exit', (c, sig) => { clearTimeout(timer); resolve(c ?? String(sig)); });
+  });
+  assert.equal(code, 0, out);
+  assert.match(out, /closed 20 of 20 in-flight batches answered/);
+  assert.doesNotMatch(out, /terminate called|Napi::Error/);
+});

@@ -82,8 +82,17 @@ export class InferencePool {
     return result;
   }
 
+  /** Each worker releases its session and ends on its own; one that has not ended in 5 s is terminated. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(this.slots.map(async (s) => {
+      if (!s.alive) return void (await s.worker.terminate());
+      const ended = new Promise<void>((resolve) => s.worker.once('exit', () => resolve()));
+      s.worker.postMessage({ close: true });
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), 5000); });
+      if ((await Promise.race([ended, late])) === 'late') await s.worker.terminate();
+      clearTimeout(timer);
+    }));
   }
 }

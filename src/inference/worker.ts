@@ -30,7 +30,22 @@ const session = await ort.InferenceSession.create(init.onnxPath, {
 });
 parentPort!.postMessage({ ready: true });
 
-parentPort!.on('message', async (req: InferRequest) => {
+// One message at a time: session.run() may yield to the event loop, and a close must wait for
+// every batch queued before it.
+let queue: Promise<void> = Promise.resolve();
+parentPort!.on('message', (req: InferRequest | { close: true }) => {
+  queue = queue.then(() => handle(req));
+});
+
+async function handle(req: InferRequest | { close: true }): Promise<void> {
+  if ('close' in req) {
+    // Asked to stop: release the session here, on its own thread, then let the thread end.
+    // worker.terminate() on a thread that has run sessions can abort the whole process from
+    // inside onnxruntime-node's native teardown ("terminate called after throwing Napi::Error").
+    await session.release();
+    parentPort!.close();
+    return;
+  }
   const started = performance.now();
   try {
     const tensor = new ort.Tensor('float32', req.input, [req.batch, 3, init.size, init.size]);
@@ -41,4 +56,4 @@ parentPort!.on('message', async (req: InferRequest) => {
   } catch (err) {
     parentPort!.postMessage({ id: req.id, error: (err as Error).message } satisfies InferReply);
   }
-});
+}

@@ -6,6 +6,7 @@ import { PROJECT_ROOT } from '../config.js';
 
 export interface NodeProcess {
   url: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -28,7 +29,7 @@ export async function startNode(env: Record<string, string>): Promise<NodeProces
   for (let i = 0; i < 150; i++) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
     try {
-      if ((await fetch(`${url}/health`)).ok) return { url, stop: async () => { child.kill('SIGTERM'); await exited; } };
+      if ((await fetch(`${url}/health`)).ok) return { url, pid: child.pid!, stop: async () => { child.kill('SIGTERM'); await exited; } };
     } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
