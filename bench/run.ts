@@ -144,7 +144,7 @@ function render(rows: Row[], raw: { workers: number; batch: number; tilesPerSeco
     '',
     '| kind | clients | pace | p50 ms | p90 ms | p99 ms | req/s | requests | errors | non-2xx | server CPU ms/request | slowest /health during load, ms |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.kind} | ${r.clients} | ${r.rate ? `${r.rate} req/s` : 'closed loop'} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.rps.toFixed(0)} | ${r.requests} | ${r.errors} | ${r.non2xx} | ${r.serverCpuMs.toFixed(1)} | ${r.healthMaxMs.toFixed(1)} |`),
+    ...rows.map((r) => `| ${r.kind} | ${r.clients} | ${r.rate ? `${r.rate} req/s${r.rps < 0.95 * r.rate ? ' (not kept up: latency hides the backlog)' : ''}` : 'closed loop'} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.rps.toFixed(0)} | ${r.requests} | ${r.errors} | ${r.non2xx} | ${r.serverCpuMs.toFixed(1)} | ${r.healthMaxMs.toFixed(1)} |`),
     '',
     'Targets: 3x3 p50 <= 10 ms with 1 client; >= 150 req/s with 16 clients and p99 < 60 ms; 4x4 p50 <= 20 ms.',
     '"closed loop": each client sends its next request as soon as the last is answered, so the server is saturated and latency is queueing (16 in flight / throughput). "150 req/s": the 16 clients are paced together at 150 requests/s, the load the target names.',

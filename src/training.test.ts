@@ -42,8 +42,29 @@ it('trains a tiny tile model and a tiny 4x4 model from it, exports both, and the
   await answersWith({ modelDir: path.join(dir, 'model'), modelDir4x4: '' }, '3x3', '/m/0k4j');
   // the 4x4 picture model, started from that tiny tile model: a few steps, exported, served
   const g4 = execFileSync(PY, ['training/train_grid4.py', '--init', path.join(dir, 'run', 'last.pt'), '--size', '128', '--max-steps', '3',
-    '--batch', '4', '--real', '2', '--eval-every', '1', '--out', path.join(dir, 'grid4-run')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+    '--batch', '4', '--real', '2', '--rebuilt', 'data/grid4-rebuilt', '--rebuilt-per-step', '2', '--eval-every', '1', '--out', path.join(dir, 'grid4-run')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
   assert.match(g4, /step {5}3 {2}loss \d/);
+  assert.match(g4, /rebuilt: 277 labelled pictures, 222 for training, 55 held out/);
   execFileSync(PY, ['training/export_grid4.py', '--run', path.join(dir, 'grid4-run'), '--out', path.join(dir, 'grid4')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
   await answersWith({ modelDir: path.join(dir, 'model'), modelDir4x4: path.join(dir, 'grid4') }, '4x4', '/m/015qff', 'picture');
+});
+
+it('rebuilds cut-up 4x4 pictures square for square, and never a wrong one', { skip: !hasTorch && `${PY} lacks numpy/torch`, timeout: 120_000 }, () => {
+  // training/rebuild_grid4.py --selftest: grid4-v1 pictures cut into shuffled 95x95 squares, as the
+  // 2022 collection stored them; the jigsaw must not return a wrong picture and must rebuild at least
+  // 40% (31 of 60 here; 72 of all 129; 4,432 of the 7,540 real squares came back as pictures)
+  const out = execFileSync(PY, ['training/rebuild_grid4.py', '--selftest', '60'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  const [, right, wrong] = /selftest: (\d+) of 60 pictures rebuilt exactly; (\d+) wrong/.exec(out) ?? [];
+  assert.equal(wrong, '0', out);
+  assert.ok(Number(right) >= 24, out);
+});
+
+it('turns the shipped tile model back into a PyTorch checkpoint that scores like it', { skip: !hasTorch && `${PY} lacks torch/torchvision/onnx`, timeout: 120_000 }, () => {
+  // the folded BatchNorms come back as convolution + an exact BatchNorm; the script compares the
+  // parity tiles' scores with the original checkpoint's (test/fixtures/parity/reference.json)
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gridlens-ckpt-'));
+  const out = execFileSync(PY, ['training/onnx_to_checkpoint.py', 'models/gridlens-tiles', '--out', dir], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  const [, diff] = /largest score difference from the original checkpoint ([\d.e+-]+)/.exec(out) ?? [];
+  assert.ok(diff !== undefined && Number(diff) < 1e-4, out);
+  assert.ok(existsSync(path.join(dir, 'last.pt')) && existsSync(path.join(dir, 'split.json')));
 });

@@ -53,13 +53,20 @@ def main():
                    questions={c: QUESTION_IDS[c] for c in answered},
                    thresholds={c: fitted.get(c, fitted["all"]) for c in classes},
                    grids={"4x4": answered},
-                   data={"train": "grid4-v1 (grid4-train.txt) + synthetic scenes from the tile model's training tiles",
-                         "thresholdsFittedOn": "grid4-fit.txt (training challenges held out of training)",
+                   data={"train": "grid4-v1 (grid4-train.txt) + synthetic scenes from the tile model's training tiles"
+                                  + (f" + {state['args']['rebuilt']} (rebuilt-train.txt)" if state["args"].get("rebuilt") else ""),
+                         "thresholdsFittedOn": "grid4-fit.txt (training challenges held out of training)"
+                                               + (" + rebuilt-fit.txt (rebuilt pictures held out of training)" if state["args"].get("rebuilt") else ""),
                          "init": state["init"], "trainArgs": state["args"]},
                    metrics={"validation": {"challenges": len(state["split"]["val"]), "step": state["step"], **state["val"]}})
-    for name, files in (("grid4-train.txt", state["split"]["train"]), ("grid4-fit.txt", state["split"]["fit"]),
-                        ("grid4-validation.txt", state["split"]["val"])):
-        (out / name).write_text("\n".join(files) + "\n")
+    lists = [("grid4-train.txt", state["split"]["train"]), ("grid4-fit.txt", state["split"]["fit"]),
+             ("grid4-validation.txt", state["split"]["val"]),
+             ("rebuilt-train.txt", state["split"].get("rebuilt_train", [])), ("rebuilt-fit.txt", state["split"].get("rebuilt_fit", []))]
+    for name, files in lists:
+        if files or not name.startswith("rebuilt"):
+            (out / name).write_text("\n".join(files) + "\n")
+        else:
+            (out / name).unlink(missing_ok=True)
     print(f"exported {out}: {len(answered)} classes on 4x4, validation F1 {state['val']['f1']:.3f} at step {state['step']}, "
           f"size {(out / 'model.onnx').stat().st_size / 1e6:.1f} MB")
 

@@ -121,6 +121,8 @@ def main() -> None:
     drift = float((after - before).abs().max())
     print(f"loaded {len(mods)} layers ({len(folded)} with folded BatchNorm); statistics from {len(x)} tiles; "
           f"eval-mode change after setting them: {drift:.2e}")
+    if drift > 1e-4:
+        raise SystemExit("setting the BatchNorm statistics changed the eval-mode scores: the layer mapping is wrong")
 
     ref_path = data.project_root() / "test" / "fixtures" / "parity" / "reference.json"
     if ref_path.exists() and args.model.resolve() == (data.project_root() / "models" / "gridlens-tiles").resolve():
@@ -130,7 +132,8 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     state = {"model": net.state_dict(), "classes": classes, "size": size, "mean": mean, "std": std,
-             "arch": train_args["arch"], "args": train_args, "from_onnx": str(args.model), "version": manifest["version"]}
+             "arch": train_args["arch"], "head": train_args.get("head", manifest["output"]["activation"]), "epoch": None,
+             "args": train_args, "from_onnx": str(args.model), "version": manifest["version"]}
     torch.save(state, args.out / "last.pt")
     torch.save(state, args.out / "best.pt")
     val = [l.strip() for l in (args.model / "validation.txt").read_text().splitlines() if l.strip()] if (args.model / "validation.txt").exists() else []

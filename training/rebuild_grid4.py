@@ -18,7 +18,8 @@ Writes <out>/pictures/<id>.jpg (450x450, squares resized back to 112.5 px), and 
 (id, the 16 square files in order, mean edge score). Pictures that repeat a grid4-v1 challenge
 are marked, so they never reach training next to their validation twin.
 
-Usage: rebuild_grid4.py --out data/grid4-rebuilt [--limit N]
+Usage: rebuild_grid4.py --out DIR [--limit N]     (data/grid4-rebuilt/rebuilt.csv came from this)
+       rebuild_grid4.py --selftest 40               (cut, shuffle and rebuild 40 grid4-v1 pictures)
 """
 from __future__ import annotations
 
@@ -97,7 +98,8 @@ def buddies(d: np.ndarray, margin: float) -> dict[int, int]:
     for a, b in enumerate(best_b):
         if best_a[b] != a:
             continue
-        if part[a, 1] * margin < d[a, b] or part_t[1, b] * margin < d[a, b]:
+        # the runner-up on either side must be worse by the margin factor, or the match is a guess
+        if part[a, 1] < margin * d[a, b] or part_t[1, b] < margin * d[a, b]:
             continue
         out[a] = int(b)
     return out
@@ -152,24 +154,63 @@ def blocks(g: dict[tuple[int, int], int]) -> list[dict[tuple[int, int], int]]:
     return [{(r, c): g[(br + r, bc + c)] for r in range(4) for c in range(4)} for br in range(0, h, 4) for bc in range(0, w, 4)]
 
 
+def rebuild(px: np.ndarray, margin: float, log) -> list[dict[tuple[int, int], int]]:
+    """Squares (N, 95, 95, 3) to complete pictures, each {(row, col): square index}."""
+    right = buddies(compat(px, "x"), margin)
+    log(f"{len(right)} left-right best-buddy edges")
+    down = buddies(compat(px, "y"), margin)
+    log(f"{len(down)} top-bottom best-buddy edges")
+    groups = assemble(len(px), right, down)
+    sizes = np.bincount([len(g) for g in groups]) if groups else np.zeros(1, int)
+    log("consistent groups by size: " + ", ".join(f"{k}:{v}" for k, v in enumerate(sizes) if v and k >= 2))
+    return [b for g in groups for b in blocks(g)]
+
+
+def selftest(root: Path, n: int, margin: float, log) -> int:
+    """Cut n labelled 4x4 pictures into squares the way the 2022 collection stored them, shuffle,
+    rebuild; 0 when no rebuilt picture is wrong and at least 40% come back square for square (a
+    picture whose edges are ambiguous, sky or asphalt, is left out rather than guessed)."""
+    pics = []
+    with tarfile.open(root / "grid4-train.tar") as tar:
+        for member in tar:
+            if member.isfile() and len(pics) < n:
+                pics.append(np.asarray(Image.open(io.BytesIO(tar.extractfile(member).read())).convert("RGB")))
+    squares, truth = [], []
+    for p, img in enumerate(pics):
+        step = img.shape[0] / 4
+        for k in range(16):
+            r, c = divmod(k, 4)
+            box = (round(c * step), round(r * step), round((c + 1) * step), round((r + 1) * step))
+            squares.append(np.asarray(Image.fromarray(img).crop(box).resize((SIDE, SIDE), Image.BILINEAR)))
+            truth.append((p, k))
+    order = np.random.default_rng(0).permutation(len(squares))
+    px = np.stack([squares[i] for i in order])
+    found = rebuild(px, margin, log)
+    right = 0
+    for g in found:
+        got = [truth[order[g[divmod(k, 4)]]] for k in range(16)]
+        right += len({p for p, _ in got}) == 1 and [k for _, k in got] == list(range(16))
+    log(f"selftest: {right} of {len(pics)} pictures rebuilt exactly; {len(found) - right} wrong")
+    return 0 if right == len(found) and 5 * right >= 2 * len(pics) else 1
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, required=True, help="folder for rebuilt.csv and pictures/")
+    ap.add_argument("--out", type=Path, help="folder for rebuilt.csv and pictures/")
+    ap.add_argument("--selftest", type=int, default=0, metavar="N",
+                    help="instead: cut N grid4-v1 pictures into shuffled 95x95 squares and rebuild them; exit 0 only if none comes back wrong and at least 40% come back")
     ap.add_argument("--data", type=Path, default=shared_data(), help="the shared data folder (default ../shared/data)")
     ap.add_argument("--margin", type=float, default=1.15, help="best edge must beat the second best by this factor (default 1.15)")
     ap.add_argument("--limit", type=int, default=None, help="only the first N squares (for a quick look)")
     args = ap.parse_args()
     t0 = time.time()
     log = lambda m: print(f"[{time.time() - t0:6.1f}s] {m}", flush=True)  # noqa: E731
+    if args.selftest:
+        raise SystemExit(selftest(args.data / "grid4-v1", args.selftest, args.margin, log))
+    if not args.out:
+        ap.error("--out is required (or --selftest N)")
     files, px = load_squares(args.data / "unlabeled-v1", args.limit, log)
-    right = buddies(compat(px, "x"), args.margin)
-    log(f"{len(right)} left-right best-buddy edges")
-    down = buddies(compat(px, "y"), args.margin)
-    log(f"{len(down)} top-bottom best-buddy edges")
-    groups = assemble(len(files), right, down)
-    sizes = np.bincount([len(g) for g in groups]) if groups else np.zeros(1, int)
-    log("consistent groups by size: " + ", ".join(f"{k}:{v}" for k, v in enumerate(sizes) if v and k >= 2))
-    full = [b for g in groups for b in blocks(g)]
+    full = rebuild(px, args.margin, log)
     log(f"{len(full)} complete 4x4 pictures ({16 * len(full)} of {len(files)} squares)")
 
     twins = grid4_fingerprints(args.data / "grid4-v1")
@@ -201,22 +242,40 @@ def seam_score(canvas: np.ndarray) -> float:
     return float(np.mean(steps))
 
 
+LABEL_CLASSES = ("bicycle", "bus", "crosswalk", "hydrant", "motorcycle", "stairs", "traffic_light")
+
+
 def read_labels(path: Path) -> dict[str, dict[str, list[int]]]:
     """labels.csv (id,class,cells,certainty,note; cells space-separated) as {id: {class: cells}};
-    a picture labelled `none` maps to {} (none of the seven 4x4 classes is in it)."""
+    a picture labelled `none` maps to {} (none of the seven 4x4 classes is in it). A row that does
+    not parse stops everything: a typo would otherwise train 16 negatives."""
     out: dict[str, dict[str, list[int]]] = {}
     with open(path, newline="") as fh:
-        for r in csv.DictReader(fh):
+        for line, r in enumerate(csv.DictReader(fh), start=2):
+            where = f"{path}:{line}"
+            if r["class"] not in (*LABEL_CLASSES, "none"):
+                raise ValueError(f"{where}: class {r['class']!r}; allowed: {', '.join(LABEL_CLASSES)}, none")
             got = out.setdefault(r["id"], {})
-            if r["class"] != "none":
-                got[r["class"]] = sorted(int(c) for c in r["cells"].split())
+            if r["class"] == "none":
+                continue
+            try:
+                cells = sorted(int(c) for c in r["cells"].split())
+            except ValueError:
+                raise ValueError(f"{where}: cells {r['cells']!r} must be square numbers 0-15 separated by spaces") from None
+            if not cells or cells[0] < 0 or cells[-1] > 15 or len(set(cells)) != len(cells):
+                raise ValueError(f"{where}: cells {r['cells']!r} must be distinct square numbers 0-15, at least one")
+            if r["class"] in got:
+                raise ValueError(f"{where}: a second {r['class']} row for {r['id']}")
+            got[r["class"]] = cells
     return out
 
 
-def load_rebuilt(folder: Path, data_root: Path | None = None) -> list[tuple[str, np.ndarray, dict[str, list[int]]]]:
+def load_rebuilt(folder: Path, data_root: Path | None = None, avoid: list[str] | None = None) -> list[tuple[str, np.ndarray, dict[str, list[int]]]]:
     """The labelled rebuilt pictures of folder (rebuilt.csv + labels.csv) as (id, 380x380x3 uint8,
     {class: cells}), put together from the unlabeled-v1 squares; twins of grid4-v1 challenges are
-    left out, so none can sit in training beside its validation copy."""
+    left out, so none can sit in training beside its validation copy. With avoid (grid4-v1 file
+    names, e.g. the validation list), every picture is checked again against those and a twin is
+    an error."""
     root = (data_root or shared_data()) / "unlabeled-v1"
     labels = read_labels(folder / "labels.csv")
     with open(folder / "rebuilt.csv", newline="") as fh:
@@ -238,6 +297,12 @@ def load_rebuilt(folder: Path, data_root: Path | None = None) -> list[tuple[str,
             y, x = divmod(k, 4)
             canvas[y * SIDE:(y + 1) * SIDE, x * SIDE:(x + 1) * SIDE] = px[f]
         out.append((r["id"], canvas, labels[r["id"]]))
+    if avoid:
+        prints = {k: v for k, v in grid4_fingerprints((data_root or shared_data()) / "grid4-v1").items() if k in set(avoid)}
+        for pid, canvas, _ in out:
+            twin = match_twin(np.asarray(Image.fromarray(canvas).resize((450, 450), Image.BILINEAR)), prints)
+            if twin:
+                raise RuntimeError(f"rebuilt picture {pid} looks like grid4-v1 {twin}, which must stay out of training")
     return out
 
 
@@ -248,11 +313,12 @@ def dhash(img: np.ndarray) -> np.ndarray:
 
 def grid4_fingerprints(root: Path) -> dict[str, np.ndarray]:
     out = {}
-    with tarfile.open(root / "grid4-train.tar") as tar:
-        for member in tar:
-            if member.isfile():
-                img = np.asarray(Image.open(io.BytesIO(tar.extractfile(member).read())).convert("RGB"))
-                out[Path(member.name).name] = dhash(img)
+    for tar_path in sorted(root.glob("*.tar")):
+        with tarfile.open(tar_path) as tar:
+            for member in tar:
+                if member.isfile():
+                    img = np.asarray(Image.open(io.BytesIO(tar.extractfile(member).read())).convert("RGB"))
+                    out[Path(member.name).name] = dhash(img)
     return out
 
 

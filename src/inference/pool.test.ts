@@ -43,10 +43,17 @@ it('close() lets the process end by itself: each worker releases its session and
     const late = Array.from({ length: 20 }, () => pool.infer(new Float32Array(64 * 3 * size * size), 64).then(() => 'done', (e) => e.message));
     await pool.close();
     const settled = await Promise.all(late);
-    console.log('closed', settled.filter((s) => s === 'done').length, 'of', settled.length, 'in-flight batches answered');`;
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
+    console.log('closed', settled.filter((s) => s === 'done').length, 'of', settled.length, 'in-flight batches answered');
+    // a pool closed while it is replacing a dead worker must close the replacement too
+    const other = await InferencePool.start(model, 1, 1);
+    await other.slots[0].worker.terminate();
+    await new Promise((r) => setImmediate(r));
+    await Promise.all([other.close(), other.close()]);
+    console.log('closed during a restart');`;
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
-  const file = `${mkdtempSync(`${tmpdir()}/gridlens-close-`)}/close.mjs`;
+  const dir = mkdtempSync(`${tmpdir()}/gridlens-close-`);
+  const file = `${dir}/close.mjs`;
   writeFileSync(file, script);
   const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -58,5 +65,7 @@ it('close() lets the process end by itself: each worker releases its session and
   });
   assert.equal(code, 0, out);
   assert.match(out, /closed 20 of 20 in-flight batches answered/);
+  assert.match(out, /closed during a restart/);
   assert.doesNotMatch(out, /terminate called|Napi::Error/);
+  rmSync(dir, { recursive: true, force: true });
 });

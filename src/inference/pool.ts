@@ -9,6 +9,8 @@ interface Slot {
   /** False from a worker's exit until its replacement is ready. */
   alive: boolean;
   pending: Map<number, { resolve: (r: InferenceResult) => void; reject: (e: Error) => void }>;
+  /** The replacement being started after a worker died, if any. */
+  spawning?: Promise<void>;
 }
 
 export interface InferenceResult {
@@ -20,6 +22,7 @@ export interface InferenceResult {
 export class InferencePool {
   private nextId = 1;
   private closed = false;
+  private closing?: Promise<void>;
   onBatch: (batch: number, ms: number) => void = () => {};
 
   private constructor(private readonly slots: Slot[], private readonly init: WorkerInit) {}
@@ -47,11 +50,14 @@ export class InferencePool {
     for (const w of slot.pending.values()) w.reject(err);
     slot.pending.clear();
     if (this.closed) return;
-    void InferencePool.spawn(this.init).then((worker) => {
+    slot.spawning = InferencePool.spawn(this.init).then((worker) => {
       slot.worker = worker;
       slot.alive = true;
+      slot.spawning = undefined;
       this.listen(slot);
-    }, () => undefined);
+    }, () => {
+      slot.spawning = undefined;
+    });
   }
 
   private listen(slot: Slot): void {
@@ -82,10 +88,15 @@ export class InferencePool {
     return result;
   }
 
-  /** Each worker releases its session and ends on its own; one that has not ended in 5 s is terminated. */
-  async close(): Promise<void> {
+  /**
+   * Each worker answers the batches already sent to it, releases its session and ends on its own;
+   * one that has not ended in 5 s is terminated. A replacement still starting is closed once it is
+   * up. Calling close() again returns the same promise.
+   */
+  close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.slots.map(async (s) => {
+    this.closing ??= Promise.all(this.slots.map(async (s) => {
+      await s.spawning;
       if (!s.alive) return void (await s.worker.terminate());
       const ended = new Promise<void>((resolve) => s.worker.once('exit', () => resolve()));
       s.worker.postMessage({ close: true });
@@ -93,6 +104,7 @@ export class InferencePool {
       const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), 5000); });
       if ((await Promise.race([ended, late])) === 'late') await s.worker.terminate();
       clearTimeout(timer);
-    }));
+    })).then(() => undefined);
+    return this.closing;
   }
 }

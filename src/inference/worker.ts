@@ -33,12 +33,18 @@ parentPort!.postMessage({ ready: true });
 // One message at a time: session.run() may yield to the event loop, and a close must wait for
 // every batch queued before it.
 let queue: Promise<void> = Promise.resolve();
+let closed = false;
 parentPort!.on('message', (req: InferRequest | { close: true }) => {
-  queue = queue.then(() => handle(req));
+  queue = queue.then(() => handle(req)).catch((err: unknown) => {
+    // handle() answers inference errors itself; this is a failed release or reply: say so and go on
+    console.error(`inference worker: ${(err as Error).message}`);
+  });
 });
 
 async function handle(req: InferRequest | { close: true }): Promise<void> {
   if ('close' in req) {
+    if (closed) return;
+    closed = true;
     // Asked to stop: release the session here, on its own thread, then let the thread end.
     // worker.terminate() on a thread that has run sessions can abort the whole process from
     // inside onnxruntime-node's native teardown ("terminate called after throwing Napi::Error").
