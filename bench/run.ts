@@ -1,9 +1,10 @@
 /**
  * Benchmarks behind docs/benchmarks.md (`npm run bench`):
  *  1. createTask latency and throughput over HTTP with autocannon, for 3x3, 4x4 and 1x1 pictures
- *     from ../shared/data, at 1 and 16 concurrent clients, against `node dist/src/server.js`
- *     started as a child process on the shipped model (so the load generator does not share
- *     the server's event loop);
+ *     from ../shared/data, at 1 and 16 concurrent clients in a closed loop (autocannon) and, for
+ *     3x3 and 4x4, 16 independent clients offering a fixed rate (bench/open-loop.ts), against
+ *     `node dist/src/server.js` started as a child process on the shipped model (so the load
+ *     generator does not share the server's event loop);
  *  2. raw model throughput in tiles/s through onnxruntime-node (worker pool, batches of 64).
  * Targets (issue 2/3): 3x3 p50 <= 10 ms at 1 client; >= 150 req/s and p99 < 60 ms at 16;
  * 4x4 p50 <= 20 ms; >= 500 tiles/s.
@@ -20,6 +21,7 @@ import { readTar } from '../src/eval/tar.js';
 import { InferencePool } from '../src/inference/pool.js';
 import { loadModel } from '../src/model/manifest.js';
 import { startNode } from '../src/testing/node-process.js';
+import { openLoop, quantile } from './open-loop.js';
 
 const DATA = path.join(PROJECT_ROOT, '..', 'shared', 'data');
 
@@ -58,18 +60,32 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
 }
 
-/**
- * One row: `clients` connections for `seconds`, each sending its next request when the last is
- * answered; with `rate`, autocannon paces all of them together at that many requests/s instead.
- */
-async function load(url: string, body: string, clients: number, seconds: number, serverPid: number, rate = 0): Promise<Omit<Row, 'kind'>> {
+/** Measures one row: server CPU per request, the slowest /health beside the load, and the load's own figures. */
+async function measured(url: string, serverPid: number, run: () => Promise<Omit<Row, 'kind' | 'serverCpuMs' | 'healthMaxMs'>>): Promise<Omit<Row, 'kind'>> {
   let done = false;
   const health = probeHealth(new URL(url).origin, () => done);
   const cpu0 = cpuSeconds(serverPid);
-  const r = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: clients, duration: seconds, ...(rate ? { overallRate: rate } : {}) });
-  const serverCpuMs = ((cpuSeconds(serverPid) - cpu0) * 1000) / Math.max(1, r.requests.total);
+  const r = await run();
+  const serverCpuMs = ((cpuSeconds(serverPid) - cpu0) * 1000) / Math.max(1, r.requests);
   done = true;
-  return { clients, rate, serverCpuMs, p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, rps: r.requests.average, errors: r.errors, non2xx: r.non2xx, requests: r.requests.total, healthMaxMs: await health };
+  return { ...r, serverCpuMs, healthMaxMs: await health };
+}
+
+/** Closed loop: `clients` autocannon connections for `seconds`, each sending its next request when the last is answered. */
+function closedLoop(url: string, body: string, clients: number, seconds: number, serverPid: number): Promise<Omit<Row, 'kind'>> {
+  return measured(url, serverPid, async () => {
+    const r = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: clients, duration: seconds });
+    return { clients, rate: 0, p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, rps: r.requests.average, errors: r.errors, non2xx: r.non2xx, requests: r.requests.total };
+  });
+}
+
+/** Open loop: `clients` independent clients offering `rate` requests/s together (bench/open-loop.ts). */
+function paced(url: string, body: string, clients: number, rate: number, seconds: number, serverPid: number): Promise<Omit<Row, 'kind'>> {
+  return measured(url, serverPid, async () => {
+    const r = await openLoop(url, body, clients, rate, seconds);
+    const ms = (q: number) => Math.round(quantile(r.latencies, q));
+    return { clients, rate, p50: ms(0.5), p90: ms(0.9), p99: ms(0.99), rps: r.latencies.length / r.elapsedSeconds, errors: r.errors, non2xx: r.non2xx, requests: r.latencies.length + r.errors };
+  });
 }
 
 interface Raw { workers: number; batch: number; tilesPerSecond: number; nineMs: number }
@@ -117,10 +133,13 @@ async function main(): Promise<void> {
       const body = JSON.stringify({ clientKey, task: { type: 'ReCaptchaV2Classification', image, question } });
       const check = (await (await fetch(`${server.url}/createTask`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })).json()) as { errorId: number; errorCode: string };
       if (check.errorId !== 0) throw new Error(`${kind}: ${check.errorCode}`);
-      await load(`${server.url}/createTask`, body, 4, 2, server.pid); // warm-up
-      // 1 and 16 clients as fast as answers come; for 3x3 also 16 clients paced at the target's 150 req/s
-      for (const [clients, rate] of [[1, 0], [16, 0], ...(kind === '3x3' ? [[16, 150]] : [])] as [number, number][]) {
-        const r = { kind, ...(await load(`${server.url}/createTask`, body, clients, seconds, server.pid, rate)) };
+      await closedLoop(`${server.url}/createTask`, body, 4, 2, server.pid); // warm-up
+      // 1 and 16 clients as fast as answers come; then 16 independent clients offering the target's
+      // 150 req/s (3x3, 4x4) and more, to show where the queue starts to build
+      const rates = kind === '1x1' ? [] : kind === '3x3' ? [150, 200] : [150];
+      for (const [clients, rate] of [[1, 0], [16, 0], ...rates.map((r) => [16, r])] as [number, number][]) {
+        const url = `${server.url}/createTask`;
+        const r = { kind, ...(rate ? await paced(url, body, clients, rate, seconds, server.pid) : await closedLoop(url, body, clients, seconds, server.pid)) };
         console.error(`${kind} x${clients}${rate ? ` at ${rate} req/s` : ''}: p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.rps.toFixed(0)} req/s, server CPU ${r.serverCpuMs.toFixed(1)} ms/request`);
         rows.push(r);
       }
@@ -154,7 +173,8 @@ function render(rows: Row[], raw: Raw, m: { tiles: string; grid4: string }, seco
     ...rows.map((r) => `| ${r.kind} | ${r.clients} | ${r.rate ? `${r.rate} req/s${r.rps < 0.95 * r.rate ? ' (not kept up: latency hides the backlog)' : ''}` : 'closed loop'} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.rps.toFixed(0)} | ${r.requests} | ${r.errors} | ${r.non2xx} | ${r.serverCpuMs.toFixed(1)} | ${r.healthMaxMs.toFixed(1)} |`),
     '',
     'Targets: 3x3 p50 <= 10 ms with 1 client; >= 150 req/s with 16 clients and p99 < 60 ms; 4x4 p50 <= 20 ms.',
-    '"closed loop": each client sends its next request as soon as the last is answered, so the server is saturated and latency is queueing (16 in flight / throughput). "150 req/s": the 16 clients are paced together at 150 requests/s, the load the target names.',
+    '"closed loop" (autocannon): each client sends its next request as soon as the last is answered, so the server is saturated and latency is mostly queueing (16 in flight / throughput).',
+    '"N req/s" (bench/open-loop.ts): 16 independent clients, each with one keep-alive connection and at most one request in flight, sending at Poisson-distributed times that add up to N requests/s, the load the target names; latency counts from when a request was due, so a client held up by a slow answer is charged for the wait. (autocannon\'s `overallRate` is not used for this: it sends each second\'s quota back to back at the start of the second.)',
     '"server CPU": user + system CPU of the whole server process (event loop, inference workers, libuv and libvips threads) over the row, per request; the load generator runs on the same 2 cores.',
     'The last column is a GET /health sent every 50 ms beside the load: inference runs in worker threads, so it shows how long decoding and request handling on the event loop ever held other I/O up.',
     '',
