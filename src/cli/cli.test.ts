@@ -42,9 +42,22 @@ it('solve prints the answer with per-cell scores, locally and through a server',
     const { clientKey } = await svc.accounts.createAccount(100);
     const remote = JSON.parse((await gl(['solve', file, '--question', '/m/0k4j', '--server', url, '--key', clientKey])).stdout) as { solution: { objects: number[] } };
     assert.deepEqual(remote.solution.objects, [2, 4, 6]);
+    const picky = JSON.parse((await gl(['solve', file, '--question', '/m/0k4j', '--confidence', '0.5', '--server', url, '--key', clientKey])).stdout) as { solution: { objects: number[] } };
+    assert.deepEqual(picky.solution.objects, [2, 4, 6]);
+    await assert.rejects(gl(['solve', file, '--question', 'cars', '--confidence', 'abc', '--server', url, '--key', clientKey]), (e: { code: number; stderr: string }) => e.code === 2 && /--confidence must be a number from 0\.0 to 1\.0, got abc/.test(e.stderr));
   } finally {
     await svc.close();
   }
+  // --confidence: every tile at or above it (here none for buses); --grid: the kind of a picture of another size
+  const none = JSON.parse((await gl(['solve', file, '--question', 'bus', '--confidence', '0.5'])).stdout) as { solution: { objects: number[] } };
+  assert.deepEqual(none.solution.objects, []);
+  const shot = path.join(path.dirname(file), 'shot.png');
+  writeFileSync(shot, await gridPicture(cellsWith(16, RED, [0, 5, 10, 15]), 600));
+  const four = JSON.parse((await gl(['solve', shot, '--question', 'cars', '--grid', '4x4'])).stdout) as { kind: string; solution: { objects: number[]; scores: number[] } };
+  assert.equal(four.kind, '4x4');
+  assert.deepEqual(four.solution.objects, [0, 5, 10, 15]);
+  assert.equal(four.solution.scores.length, 16);
+  await assert.rejects(gl(['solve', file, '--question', 'cars', '--confidence', '1.5']), (e: { code: number; stderr: string }) => e.code === 2 && /--confidence must be a number from 0\.0 to 1\.0/.test(e.stderr));
   await assert.rejects(gl(['solve', file, '--question', '/m/0pg52']), (e: { code: number; stderr: string }) => e.code === 2 && /ERROR_CAPTCHA_UNSOLVABLE/.test(e.stderr));
   await assert.rejects(gl(['solve', file, '--question', 'cars', '--grid', '5x5']), (e: { stderr: string }) => /--grid must be one of 3x3, 4x4, 1x1/.test(e.stderr));
 });

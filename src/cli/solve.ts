@@ -6,7 +6,7 @@ import { startSolver } from '../app.js';
 import { readPicture } from '../imaging/decode.js';
 import { isGridKind, GRID_KINDS } from '../imaging/grid.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { parseCreateTask } from '../protocol/requests.js';
+import { parseConfidence, parseCreateTask } from '../protocol/requests.js';
 import { GridlensClient, GridlensError } from '../client/index.js';
 import { CliError } from './errors.js';
 
@@ -33,17 +33,24 @@ export async function solveCommand(argv: string[]): Promise<void> {
   if (!file) throw new CliError('solve needs a PICTURE file; see gridlens solve --help');
   if (!values.question) throw new CliError('solve needs --question (an ID such as /m/015qff, or prompt text)');
   if (values.grid !== undefined && !isGridKind(values.grid)) throw new CliError(`--grid must be one of ${GRID_KINDS.join(', ')}, got ${values.grid}`);
+  // checked here for both paths: through --server a bad value would otherwise travel as null and mean "absent"
+  let confidence: number | undefined;
+  try {
+    confidence = parseConfidence(values.confidence);
+  } catch {
+    throw new CliError(`--confidence must be a number from 0.0 to 1.0, got ${values.confidence}`);
+  }
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
   } catch (err) {
     throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
   }
-  if (values.server) return solveRemote(values.server, values.key, bytes, values.question, values.confidence, values.grid);
+  if (values.server) return solveRemote(values.server, values.key, bytes, values.question, confidence, values.grid);
   const config = loadConfig({ inferenceWorkers: 1, ...(values.model ? { modelDir: values.model } : {}) });
   const solver = await startSolver(config);
   try {
-    const input = parseCreateTask({ task: { type: 'ReCaptchaV2Classification', image: 'x', question: values.question, confidence: values.confidence, grid: values.grid } });
+    const input = parseCreateTask({ task: { type: 'ReCaptchaV2Classification', image: 'x', question: values.question, confidence, grid: values.grid } });
     const picture = await readPicture(bytes, input.grid, config.maxImagePixels);
     const result = await solver.solve(picture, input.question, { confidence: input.confidence, withScores: true });
     console.log(JSON.stringify({ kind: picture.kind, question: input.question.id, class: result.className, solution: result.solution }, null, 2));
@@ -55,13 +62,13 @@ export async function solveCommand(argv: string[]): Promise<void> {
   }
 }
 
-async function solveRemote(server: string, key: string | undefined, bytes: Buffer, question: string, confidence: string | undefined, grid: string | undefined): Promise<void> {
+async function solveRemote(server: string, key: string | undefined, bytes: Buffer, question: string, confidence: number | undefined, grid: string | undefined): Promise<void> {
   if (!key) throw new CliError('--server needs --key (a client key of that server)');
   const client = new GridlensClient({ baseUrl: server, clientKey: key });
   try {
     const result = await client.solve(bytes, question, {
       scores: true,
-      ...(confidence !== undefined ? { confidence: Number(confidence) } : {}),
+      ...(confidence !== undefined ? { confidence } : {}),
       ...(grid ? { grid: grid as '3x3' | '4x4' | '1x1' } : {}),
     });
     console.log(JSON.stringify(result, null, 2));

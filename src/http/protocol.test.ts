@@ -1,9 +1,12 @@
 /** The protocol through the HTTP layer, on the colour fixture model: every behaviour of issue 2. */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it, mock } from 'node:test';
 import type { Service } from '../app.js';
 import { BLACK, BLUE, GREEN, RED, cellsWith, gridPicture } from '../testing/pictures.js';
-import { post, testService } from '../testing/service.js';
+import { FIXTURE_MODEL, post, testService } from '../testing/service.js';
 
 const T = 'ReCaptchaV2Classification';
 let svc: Service;
@@ -55,6 +58,26 @@ describe('createTask answers', () => {
     assert.equal(await balance(), before - 4);
   });
 
+  it('1x1: the threshold is each class\'s own from model.json, not a fixed 0.5', async () => {
+    // the fixture's scores sit near 0 or 1 and its thresholds are all 0.5, so move two of them
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gl-thresholds-'));
+    const manifest = JSON.parse(readFileSync(path.join(FIXTURE_MODEL, 'model.json'), 'utf8')) as { thresholds: Record<string, number> };
+    manifest.thresholds.car = 1.001; // above any score: a red tile is no longer a car
+    manifest.thresholds.bus = 0; // every score reaches it: a red tile counts as a bus
+    writeFileSync(path.join(dir, 'model.json'), JSON.stringify(manifest));
+    copyFileSync(path.join(FIXTURE_MODEL, 'model.onnx'), path.join(dir, 'model.onnx'));
+    const moved = await testService({ modelDir: dir });
+    try {
+      const { clientKey } = await moved.accounts.createAccount(100);
+      const red = (await gridPicture([RED], 100)).toString('base64');
+      const ask = async (question: string) => (await post(moved, '/createTask', { clientKey, task: { type: T, image: red, question } })).solution;
+      assert.deepEqual(await ask('/m/0k4j'), { type: 'single', hasObject: false });
+      assert.deepEqual(await ask('/m/01bjv'), { type: 'single', hasObject: true });
+    } finally {
+      await moved.close();
+    }
+  });
+
   it('4x4: every square at or above the threshold', async () => {
     const img = (await gridPicture(cellsWith(16, BLUE, [0, 5, 10, 15]), 450)).toString('base64');
     assert.deepEqual((await create({ image: img, question: '/m/01bjv' })).solution, { type: 'multi', objects: [0, 5, 10, 15] });
@@ -87,6 +110,11 @@ describe('createTask answers', () => {
     assert.deepEqual((await create({ image: img4, question: '/m/0k4j', grid: '4x4' })).solution, { type: 'multi', objects: [3, 12] });
   });
 
+  it('null for an optional field means absent: grid, confidence, scores', async () => {
+    const r = await create({ image: b64_3x3, question: '/m/0k4j', grid: null, confidence: null, scores: null });
+    assert.deepEqual(r.solution, { type: 'multi', objects: [1, 5, 8] });
+  });
+
   it('ignores unknown keys at the top level and inside task', async () => {
     const r = await post(svc, '/createTask', {
       clientKey: key, softId: 1234, softID: '55', appId: 'X', callbackUrl: null, languagePool: 'en',
@@ -102,6 +130,22 @@ describe('createTask answers', () => {
 });
 
 describe('getTaskResult', () => {
+  it('stays readable for TASK_TTL_SECONDS (600 s by default, never under 300), then is gone', async () => {
+    const made = await create({ image: b64_3x3, question: '/m/0k4j' });
+    mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    try {
+      const read = async () => (await post(svc, '/getTaskResult', { clientKey: key, taskId: made.taskId })).errorCode;
+      mock.timers.tick(300_000);
+      assert.equal(await read(), '', 'readable after 5 minutes');
+      mock.timers.tick(299_000);
+      assert.equal(await read(), '', 'readable after 9 min 59 s');
+      mock.timers.tick(2_000);
+      assert.equal(await read(), 'ERROR_NO_SUCH_CAPCHA_ID', 'gone after 10 minutes');
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
   it('returns what createTask returned, only to the key that created it', async () => {
     const made = await create({ image: b64_3x3, question: '/m/0k4j' });
     const got = await post(svc, '/getTaskResult', { clientKey: key, taskId: made.taskId });

@@ -36,7 +36,8 @@ export function clientKeyOf(body: Json): string {
   return key;
 }
 
-function parseConfidence(v: unknown): number | undefined {
+/** task.confidence: a number or numeric string from 0 to 1; undefined, null and "" mean absent. */
+export function parseConfidence(v: unknown): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
   if (!Number.isFinite(n) || n < 0 || n > 1) {
@@ -68,7 +69,8 @@ export function parseCreateTask(body: Json): CreateTaskInput {
   if (grid !== undefined && grid !== null && grid !== '' && !isGridKind(grid)) {
     throw new ProtocolError('ERROR_REQUIRED_FIELDS', `task.grid must be one of ${GRID_KINDS.map((g) => `"${g}"`).join(', ')}, got ${JSON.stringify(grid).slice(0, 40)}`);
   }
-  if (task.scores !== undefined && typeof task.scores !== 'boolean') {
+  // null means absent, as for grid and confidence (clients send null for options they leave unset)
+  if (task.scores !== undefined && task.scores !== null && typeof task.scores !== 'boolean') {
     throw new ProtocolError('ERROR_REQUIRED_FIELDS', `task.scores must be true or false, got ${JSON.stringify(task.scores).slice(0, 40)}`);
   }
   return {

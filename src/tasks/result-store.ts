@@ -23,7 +23,7 @@ interface Entry {
 export class ResultStore implements TaskResults {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly ttlMs: number, private readonly maxEntries: number, private readonly now: () => number = Date.now) {}
+  constructor(private readonly ttlMs: number, private readonly maxEntries: number, private readonly now: () => number = () => Date.now()) {}
 
   async put(taskId: string, accountId: number, solution: Solution): Promise<void> {
     this.sweep();
