@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../config.js';
 import { loadModel } from '../model/manifest.js';
 import { FIXTURE_MODEL } from '../testing/service.js';
 import { InferencePool } from './pool.js';
@@ -68,4 +70,28 @@ it('close() lets the process end by itself: each worker releases its session and
   assert.match(out, /closed during a restart/);
   assert.doesNotMatch(out, /terminate called|Napi::Error/);
   rmSync(dir, { recursive: true, force: true });
+});
+
+it('the event loop keeps turning while a worker runs a long batch (inference is off the main thread)', async () => {
+  const model = loadModel(path.join(PROJECT_ROOT, 'models', 'gridlens-tiles'));
+  const pool = await InferencePool.start(model, 1, 1);
+  try {
+    const size = model.manifest.input.size;
+    await pool.infer(new Float32Array(3 * size * size), 1); // warm-up
+    const input = new Float32Array(384 * 3 * size * size).fill(0.1); // made before timing: filling it takes this thread a while
+    let last = performance.now();
+    let longestGap = 0;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 2);
+    const { ms } = await pool.infer(input, 384);
+    clearInterval(ticker);
+    // run on this thread, the batch would hold the timer up for about its whole duration
+    assert.ok(ms > 40, `the batch took ${ms.toFixed(0)} ms, long enough to tell`);
+    assert.ok(longestGap < ms / 2, `longest event-loop gap ${longestGap.toFixed(0)} ms during a ${ms.toFixed(0)} ms batch`);
+  } finally {
+    await pool.close();
+  }
 });
