@@ -1,6 +1,6 @@
 /** The protocol through the HTTP layer, on the colour fixture model: every behaviour of issue 2. */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
@@ -75,6 +75,7 @@ describe('createTask answers', () => {
       assert.deepEqual(await ask('/m/01bjv'), { type: 'single', hasObject: true });
     } finally {
       await moved.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
