@@ -10,6 +10,7 @@ import { KeyLimits } from './accounts/limits.js';
 import { openPostgresStore } from './accounts/postgres-store.js';
 import { openSqliteStore } from './accounts/sqlite-store.js';
 import type { AccountStore } from './accounts/store.js';
+import { clientErrorHandler, guardConnections, type ConnectionGuard } from './http/connections.js';
 import { createMetrics } from './http/metrics.js';
 import { registerRoutes } from './http/routes.js';
 import { InferencePool } from './inference/pool.js';
@@ -26,6 +27,7 @@ export interface Service {
   tasks: TaskService;
   accounts: AccountStore;
   solver: Solver;
+  connections: ConnectionGuard;
   close(): Promise<void>;
 }
 
@@ -80,8 +82,15 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
     },
   });
 
-  const app = Fastify({
+  const timeouts = { headersTimeoutMs: config.headersTimeoutMs, requestTimeoutMs: config.requestTimeoutMs };
+  const app: FastifyInstance = Fastify({
     bodyLimit: config.bodyLimitBytes,
+    // Hostile connections (issue 19): headers, then the whole request, must arrive in time, and an
+    // idle keep-alive connection is closed; Node checks these every second instead of every 30 s.
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: { headersTimeout: config.headersTimeoutMs, requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 },
+    clientErrorHandler: clientErrorHandler(timeouts, () => app.log, (reason) => metrics.clientErrors.inc({ reason })),
     logger: {
       level: config.logLevel,
       redact: { paths: ['req.headers.authorization', 'body.clientKey', 'body.task.image'], censor: '[redacted]' },
@@ -108,6 +117,8 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
     reply.code(404).send({ errorId: 1, errorCode: 'ERROR_REQUIRED_FIELDS', errorDescription: `no endpoint ${req.method} ${req.url.slice(0, 100)}; the protocol's endpoints are POST /createTask, /getTaskResult, /getBalance` });
   });
 
+  const connections = guardConnections(app.server, config.maxConnections, () => metrics.clientErrors.inc({ reason: 'max_connections' }));
+
   registerRoutes(app, {
     tasks, metrics,
     playground: readFileSync(path.join(PROJECT_ROOT, 'public', 'index.html'), 'utf8'),
@@ -124,7 +135,7 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
   });
 
   return {
-    app, tasks, accounts, solver,
+    app, tasks, accounts, solver, connections,
     async close() {
       await app.close();
       await Promise.all(solver.models().map((m) => m.pool.close()));

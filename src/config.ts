@@ -27,6 +27,10 @@ export const SETTINGS = {
   inferenceWorkers: { env: 'INFERENCE_WORKERS', kind: 'int', default: 2, min: 1, help: 'worker threads each owning an onnxruntime session' },
   inferenceThreads: { env: 'INFERENCE_THREADS', kind: 'int', default: 1, min: 1, help: 'intra-op threads per session' },
   bodyLimitBytes: { env: 'BODY_LIMIT_BYTES', kind: 'int', default: 8 * 1024 * 1024, min: 1024, help: 'largest request body accepted, bytes (8 MiB)' },
+  headersTimeoutMs: { env: 'HEADERS_TIMEOUT_MS', kind: 'int', default: 10_000, min: 100, help: 'a request\'s headers must arrive within this, ms (10 s); then 408 and the connection is closed' },
+  requestTimeoutMs: { env: 'REQUEST_TIMEOUT_MS', kind: 'int', default: 30_000, min: 100, help: 'a whole request (headers and body) must arrive within this, ms (30 s); then 408 and the connection is closed' },
+  keepAliveTimeoutMs: { env: 'KEEP_ALIVE_TIMEOUT_MS', kind: 'int', default: 5_000, min: 100, help: 'an idle keep-alive connection is closed after this, ms (5 s)' },
+  maxConnections: { env: 'MAX_CONNECTIONS', kind: 'int', default: 10_000, min: 1, help: 'open connections at most; one more is answered ERROR_NO_SLOT_AVAILABLE and closed (keep it below the process\'s file descriptor limit)' },
   maxImagePixels: { env: 'MAX_IMAGE_PIXELS', kind: 'int', default: 4096 * 4096, min: 10000, help: 'largest declared image area decoded, pixels (guards against decompression bombs)' },
   taskTtlSeconds: { env: 'TASK_TTL_SECONDS', kind: 'int', default: 600, min: 300, help: 'how long getTaskResult can read a result, seconds' },
   maxStoredTasks: { env: 'MAX_STORED_TASKS', kind: 'int', default: 200000, min: 1000, help: 'results kept in memory at most (oldest dropped first, never before the TTL unless over this)' },
@@ -66,6 +70,10 @@ export function loadConfig(overrides: Partial<Record<SettingName, string | numbe
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
     const raw = overrides[name] ?? env[SETTINGS[name].env] ?? SETTINGS[name].default;
     out[name] = parseValue(name, raw);
+  }
+  // Node refuses a headers timeout longer than the request timeout (http.createServer throws)
+  if ((out.headersTimeoutMs as number) > (out.requestTimeoutMs as number)) {
+    throw new Error(`HEADERS_TIMEOUT_MS (${out.headersTimeoutMs}) must not exceed REQUEST_TIMEOUT_MS (${out.requestTimeoutMs})`);
   }
   return Object.freeze(out) as Config;
 }

@@ -10,7 +10,8 @@ export function createMetrics() {
   const inference = new client.Histogram({ name: 'gridlens_inference_seconds', help: 'onnxruntime run() time per batch', buckets: [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064], registers: [registry] });
   const charged = new client.Counter({ name: 'gridlens_points_charged_total', help: 'Points charged for successful tasks', labelNames: ['kind'], registers: [registry] });
   const model = new client.Gauge({ name: 'gridlens_model_info', help: 'Loaded models (value 1)', labelNames: ['name', 'version', 'sha256'], registers: [registry] });
-  return { registry, requests, latency, batch, inference, charged, model };
+  const clientErrors = new client.Counter({ name: 'gridlens_http_client_errors_total', help: 'Connections ended at the HTTP layer, by reason (timeouts, malformed HTTP, max_connections, client_aborted)', labelNames: ['reason'], registers: [registry] });
+  return { registry, requests, clientErrors, latency, batch, inference, charged, model };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

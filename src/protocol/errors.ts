@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   ERROR_NO_SUCH_CAPCHA_ID: 'getTaskResult for an unknown, expired or foreign task id',
   ERROR_TOO_MUCH_REQUESTS: "the key's rate limit is exceeded",
   ERROR_THREADS_MAXIMUM: "the key's limit of tasks in flight is reached",
+  // Anti-Captcha's name for "no capacity now, retry": overload is not an outage (issue 19)
+  ERROR_NO_SLOT_AVAILABLE: 'the server is at capacity (connections, database pool); nothing was done or charged, retry shortly',
   ERROR_SERVICE_UNAVALIABLE: 'a dependency (database, cache, model) is unavailable',
   ERROR_INTERNAL_SERVER_ERROR: 'anything unexpected',
 } as const;
