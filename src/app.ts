@@ -12,6 +12,7 @@ import { openSqliteStore } from './accounts/sqlite-store.js';
 import type { AccountStore } from './accounts/store.js';
 import { clientErrorHandler, guardConnections, type ConnectionGuard } from './http/connections.js';
 import { createMetrics } from './http/metrics.js';
+import { closeHttp, InFlight } from './http/shutdown.js';
 import { registerRoutes } from './http/routes.js';
 import { InferencePool } from './inference/pool.js';
 import { loadModel } from './model/manifest.js';
@@ -28,7 +29,11 @@ export interface Service {
   accounts: AccountStore;
   solver: Solver;
   connections: ConnectionGuard;
+  /** Requests whose handler is running (shutdown waits for them). */
+  inFlight: InFlight;
   close(): Promise<void>;
+  /** Bounded: stop accepting, finish requests in flight, drop stalled sockets, close everything; false if something ran past timeoutMs. */
+  shutdown(timeoutMs: number): Promise<boolean>;
 }
 
 /** role "tiles": MODEL_DIR, which must be a tile model; "4x4": MODEL_DIR_4X4, a tile or picture model. */
@@ -90,6 +95,7 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
     http: { headersTimeout: config.headersTimeoutMs, requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 },
+    return503OnClosing: false, // shutdown.ts answers with the envelope instead
     clientErrorHandler: clientErrorHandler(timeouts, () => app.log, (reason) => metrics.clientErrors.inc({ reason })),
     logger: {
       level: config.logLevel,
@@ -117,6 +123,14 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
     reply.code(404).send({ errorId: 1, errorCode: 'ERROR_REQUIRED_FIELDS', errorDescription: `no endpoint ${req.method} ${req.url.slice(0, 100)}; the protocol's endpoints are POST /createTask, /getTaskResult, /getBalance` });
   });
 
+  const inFlight = new InFlight();
+  inFlight.register(app);
+  // During a shutdown, a request arriving on a connection that was already open is told to go elsewhere.
+  app.addHook('onRequest', async (_req, reply) => {
+    if (!inFlight.closing) return;
+    reply.header('connection', 'close');
+    throw new ProtocolError('ERROR_SERVICE_UNAVALIABLE', 'this node is shutting down; nothing was done or charged, retry (another node, or this one once restarted)');
+  });
   const connections = guardConnections(app.server, config.maxConnections, () => metrics.clientErrors.inc({ reason: 'max_connections' }));
 
   registerRoutes(app, {
@@ -134,13 +148,22 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
     },
   });
 
+  const closeRest = async () => {
+    await Promise.all(solver.models().map((m) => m.pool.close()));
+    await accounts.close();
+    redis?.disconnect();
+  };
   return {
-    app, tasks, accounts, solver, connections,
+    app, tasks, accounts, solver, connections, inFlight,
     async close() {
       await app.close();
-      await Promise.all(solver.models().map((m) => m.pool.close()));
-      await accounts.close();
-      redis?.disconnect();
+      await closeRest();
+    },
+    async shutdown(timeoutMs) {
+      const started = Date.now();
+      const drained = await closeHttp(app, inFlight, connections, timeoutMs);
+      const rest = await Promise.race([closeRest().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), Math.max(0, timeoutMs - (Date.now() - started))).unref())]);
+      return drained && rest;
     },
   };
 }

@@ -31,6 +31,7 @@ export const SETTINGS = {
   requestTimeoutMs: { env: 'REQUEST_TIMEOUT_MS', kind: 'int', default: 30_000, min: 100, help: 'a whole request (headers and body) must arrive within this, ms (30 s); then 408 and the connection is closed' },
   keepAliveTimeoutMs: { env: 'KEEP_ALIVE_TIMEOUT_MS', kind: 'int', default: 5_000, min: 100, help: 'an idle keep-alive connection is closed after this, ms (5 s)' },
   maxConnections: { env: 'MAX_CONNECTIONS', kind: 'int', default: 10_000, min: 1, help: 'open connections at most; one more is answered ERROR_NO_SLOT_AVAILABLE and closed (keep it below the process\'s file descriptor limit)' },
+  shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', kind: 'int', default: 10_000, min: 0, help: 'on SIGTERM/SIGINT: tasks in flight get this long to finish, then every connection is closed and the process exits, ms (10 s)' },
   maxImagePixels: { env: 'MAX_IMAGE_PIXELS', kind: 'int', default: 4096 * 4096, min: 10000, help: 'largest declared image area decoded, pixels (guards against decompression bombs)' },
   taskTtlSeconds: { env: 'TASK_TTL_SECONDS', kind: 'int', default: 600, min: 300, help: 'how long getTaskResult can read a result, seconds' },
   maxStoredTasks: { env: 'MAX_STORED_TASKS', kind: 'int', default: 200000, min: 1000, help: 'results kept in memory at most (oldest dropped first, never before the TTL unless over this)' },

@@ -5,13 +5,22 @@ import { buildService } from './app.js';
 
 export async function serve(config: Config): Promise<void> {
   const service = await buildService(config);
+  let stopping = false;
   const stop = async (signal: string) => {
-    service.app.log.info({ signal }, 'shutting down');
-    await service.close();
-    process.exit(0);
+    if (stopping) {
+      service.app.log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    service.app.log.info({ signal, inFlight: service.inFlight.size, connections: service.connections.open, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
+    // a backstop in case a native teardown hangs: the bound holds whatever happens
+    setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 2000).unref();
+    const clean = await service.shutdown(config.shutdownTimeoutMs).catch(() => false);
+    service.app.log.info({ clean }, 'stopped');
+    process.exit(clean ? 0 : 1);
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
   await service.app.listen({ port: config.port, host: config.host });
   const { manifest } = service.solver.modelFor('3x3').model;
   service.app.log.info({ model: `${manifest.name}@${manifest.version}`, db: config.dbPath }, 'gridlens ready');

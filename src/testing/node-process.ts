@@ -8,6 +8,8 @@ export interface NodeProcess {
   url: string;
   pid: number;
   stop(): Promise<void>;
+  /** Send a signal; resolves with the exit code and how long the exit took, ms. */
+  signal(sig: NodeJS.Signals): Promise<{ code: number | null; ms: number }>;
 }
 
 async function freePort(): Promise<number> {
@@ -29,7 +31,18 @@ export async function startNode(env: Record<string, string>): Promise<NodeProces
   for (let i = 0; i < 150; i++) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
     try {
-      if ((await fetch(`${url}/health`)).ok) return { url, pid: child.pid!, stop: async () => { child.kill('SIGTERM'); await exited; } };
+      if ((await fetch(`${url}/health`)).ok) {
+        return {
+          url, pid: child.pid!,
+          stop: async () => { child.kill('SIGTERM'); await exited; },
+          signal: async (sig) => {
+            const t = Date.now();
+            child.kill(sig);
+            await exited;
+            return { code: child.exitCode, ms: Date.now() - t };
+          },
+        };
+      }
     } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
