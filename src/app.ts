@@ -84,6 +84,9 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
         metrics.latency.observe({ kind }, ms / 1000);
         metrics.charged.inc({ kind }, points);
       },
+      onDecode(large, ms) {
+        metrics.decodes.observe({ size: large ? 'large' : 'small' }, ms / 1000);
+      },
     },
   });
 

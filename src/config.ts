@@ -33,6 +33,8 @@ export const SETTINGS = {
   maxConnections: { env: 'MAX_CONNECTIONS', kind: 'int', default: 10_000, min: 1, help: 'open connections at most; one more is answered ERROR_NO_SLOT_AVAILABLE and closed (keep it below the process\'s file descriptor limit)' },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', kind: 'int', default: 10_000, min: 0, help: 'on SIGTERM/SIGINT: tasks in flight get this long to finish, then every connection is closed and the process exits, ms (10 s)' },
   maxImagePixels: { env: 'MAX_IMAGE_PIXELS', kind: 'int', default: 4096 * 4096, min: 10000, help: 'largest declared image area decoded, pixels (guards against decompression bombs)' },
+  decodeConcurrency: { env: 'DECODE_CONCURRENCY', kind: 'int', default: 2, min: 1, help: 'pictures larger than 450x450 decoded at once in this process (smaller ones never wait)' },
+  decodePerKey: { env: 'DECODE_PER_KEY', kind: 'int', default: 1, min: 1, help: 'pictures larger than 450x450 decoded at once for one key; its others wait, other keys do not' },
   taskTtlSeconds: { env: 'TASK_TTL_SECONDS', kind: 'int', default: 600, min: 300, help: 'how long getTaskResult can read a result, seconds' },
   maxStoredTasks: { env: 'MAX_STORED_TASKS', kind: 'int', default: 200000, min: 1000, help: 'results kept in memory at most (oldest dropped first, never before the TTL unless over this)' },
   price3x3: { env: 'PRICE_3X3', kind: 'int', default: 6, min: 0, help: 'points charged for a 3x3 image' },

@@ -48,7 +48,19 @@ function pickKind(width: number, height: number, grid: GridKind | undefined): Gr
   return grid;
 }
 
-export async function readPicture(bytes: Buffer, grid: GridKind | undefined, maxPixels: number): Promise<Picture> {
+/** What the header says, read without decoding a pixel: enough to refuse a picture, price it and gate its decode. */
+export interface PictureHeader {
+  kind: GridKind;
+  width: number;
+  height: number;
+  format: string;
+  bytes: Buffer;
+}
+
+/** The largest native challenge (450x450): a picture up to this many pixels is cheap to decode. */
+export const SMALL_PICTURE_PIXELS = 450 * 450;
+
+export async function readHeader(bytes: Buffer, grid: GridKind | undefined, maxPixels: number): Promise<PictureHeader> {
   const meta = await header(bytes);
   const width = meta.width ?? 0;
   const height = meta.pageHeight ?? meta.height ?? 0;
@@ -58,15 +70,24 @@ export async function readPicture(bytes: Buffer, grid: GridKind | undefined, max
   if (width * height > maxPixels) {
     throw new ProtocolError('ERROR_ILLEGAL_IMAGE', `task.image declares ${width}x${height} pixels, more than the ${maxPixels}-pixel limit; allowed: 100x100, 300x300, 450x450`);
   }
-  const kind = pickKind(width, height, grid);
-  const { side, rows } = GRIDS[kind];
+  return { kind: pickKind(width, height, grid), width, height, format: meta.format, bytes };
+}
+
+/** The pixels, scaled to the kind's side; sharp's limitInputPixels guards a header that lied. */
+export async function decodePicture(h: PictureHeader, maxPixels: number): Promise<Picture> {
+  const { side, rows } = GRIDS[h.kind];
   try {
-    let img = sharp(bytes, { pages: 1, limitInputPixels: maxPixels, failOn: 'truncated' }).removeAlpha().toColourspace('srgb');
-    if (width !== side || height !== side) img = img.resize(side, side, { fit: 'fill' });
+    let img = sharp(h.bytes, { pages: 1, limitInputPixels: maxPixels, failOn: 'truncated' }).removeAlpha().toColourspace('srgb');
+    if (h.width !== side || h.height !== side) img = img.resize(side, side, { fit: 'fill' });
     const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3 || info.width !== side || info.height !== side) throw new Error(`unexpected raster ${info.width}x${info.height}x${info.channels}`);
-    return { kind, raw: data, side, rows };
+    return { kind: h.kind, raw: data, side, rows };
   } catch (err) {
     throw new ProtocolError('ERROR_PARSE_IMAGE_FAIL', `task.image could not be decoded (${(err as Error).message.split('\n')[0]}); expected a complete JPEG, PNG, WebP or GIF`);
   }
+}
+
+/** Header, then pixels (the CLI and evaluation; the service checks the account between the two). */
+export async function readPicture(bytes: Buffer, grid: GridKind | undefined, maxPixels: number): Promise<Picture> {
+  return decodePicture(await readHeader(bytes, grid, maxPixels), maxPixels);
 }

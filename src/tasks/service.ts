@@ -9,7 +9,8 @@ import type { Account, AccountStore } from '../accounts/store.js';
 import type { KeyLimits, RateLimiter } from '../accounts/limits.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { asBody, clientKeyOf, parseCreateTask, taskIdOf } from '../protocol/requests.js';
-import { decodeBase64, readPicture } from '../imaging/decode.js';
+import { decodeBase64, decodePicture, readHeader, SMALL_PICTURE_PIXELS, type Picture, type PictureHeader } from '../imaging/decode.js';
+import { DecodeGate } from '../imaging/decode-gate.js';
 import type { GridKind } from '../imaging/grid.js';
 import type { Solver } from '../solver/solver.js';
 import type { Solution } from '../solver/select-cells.js';
@@ -24,6 +25,8 @@ export interface TaskReply {
 export interface TaskHooks {
   /** Called once per successful task: kind, points charged, milliseconds spent. */
   onSolved(kind: GridKind, points: number, ms: number): void;
+  /** Called once per pixel decode: whether it was large (gated), milliseconds including the wait. */
+  onDecode?(large: boolean, ms: number): void;
 }
 
 export interface TaskServiceDeps {
@@ -39,7 +42,12 @@ export interface TaskServiceDeps {
 }
 
 export class TaskService {
-  constructor(private readonly d: TaskServiceDeps) {}
+  /** Bounds large pixel decodes per process and per key (DECODE_CONCURRENCY, DECODE_PER_KEY). */
+  readonly decodeGate: DecodeGate;
+
+  constructor(private readonly d: TaskServiceDeps) {
+    this.decodeGate = new DecodeGate(d.config.decodeConcurrency, d.config.decodePerKey);
+  }
 
   priceOf(kind: GridKind): number {
     const { price3x3, price4x4, price1x1 } = this.d.config;
@@ -60,10 +68,16 @@ export class TaskService {
     const input = parseCreateTask(asBody(body));
     const leave = this.d.limits.enter(account.id);
     try {
-      const picture = await readPicture(decodeBase64(input.image), input.grid, this.d.config.maxImagePixels);
-      this.d.solver.classFor(input.question, picture.kind); // unanswerable questions fail before the balance check
-      const price = this.priceOf(picture.kind);
+      // Cheap checks first (issue 19): nothing below costs a pixel decode until the key, its
+      // balance, the question and the picture's header have all passed.
+      const { maxImagePixels } = this.d.config;
+      const cheapest = Math.min(this.priceOf('3x3'), this.priceOf('4x4'), this.priceOf('1x1'));
+      if (account.balance < cheapest) throw zeroBalance(cheapest);
+      const header = await readHeader(decodeBase64(input.image), input.grid, maxImagePixels);
+      this.d.solver.classFor(input.question, header.kind); // unanswerable questions fail before the balance check
+      const price = this.priceOf(header.kind);
       if ((await this.d.accounts.balance(account.id)) < price) throw zeroBalance(price);
+      const picture = await this.decode(header, account.id);
       const { solution } = await this.d.solver.solve(picture, input.question, { confidence: input.confidence, withScores: input.scores });
       const taskId = randomUUID();
       // Stored first, then charged by a conditional debit (concurrent tasks cannot overdraw);
@@ -81,6 +95,19 @@ export class TaskService {
       return { status: 'ready', taskId, solution };
     } finally {
       leave();
+    }
+  }
+
+  /** Pixels: a large picture waits for the decode gate (per process, per key); a small one never does. */
+  private async decode(header: PictureHeader, accountId: number): Promise<Picture> {
+    const large = header.width * header.height > SMALL_PICTURE_PIXELS;
+    const started = performance.now();
+    const release = large ? await this.decodeGate.acquire(accountId) : () => undefined;
+    try {
+      return await decodePicture(header, this.d.config.maxImagePixels);
+    } finally {
+      release();
+      this.d.hooks?.onDecode?.(large, performance.now() - started);
     }
   }
 

@@ -56,3 +56,9 @@ export function pngBomb(width = 100_000, height = 100_000): Buffer {
   const rows = deflateSync(Buffer.alloc((width * 3 + 1) * 4));
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', rows), chunk('IEND', Buffer.alloc(0))]);
 }
+
+/** A GIF that is small on the wire (about 12 KB) but 4096x4096 once decoded: the stall of issue 19, case 3. */
+export async function bigGif(side = 4096): Promise<Buffer> {
+  const sharp = (await import('sharp')).default;
+  return sharp({ create: { width: side, height: side, channels: 3, background: { r: 230, g: 20, b: 20 } } }).gif().toBuffer();
+}
