@@ -2,8 +2,10 @@
 /** Runs the service process: `npm start` or `gridlens serve`. */
 import { loadConfig, type Config } from './config.js';
 import { buildService } from './app.js';
+import { disableOrtTelemetry } from './inference/no-telemetry.js';
 
 export async function serve(config: Config): Promise<void> {
+  disableOrtTelemetry(); // the pool sets it again before each worker; here it also covers anything loaded first
   const service = await buildService(config);
   let stopping = false;
   const stop = async (signal: string) => {

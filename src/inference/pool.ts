@@ -2,6 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import type { LoadedModel } from '../model/manifest.js';
 import { ProtocolError } from '../protocol/errors.js';
+import { disableOrtTelemetry, TELEMETRY_OFF } from './no-telemetry.js';
 import type { InferReply, WorkerInit } from './worker.js';
 
 interface Slot {
@@ -29,7 +30,8 @@ export class InferencePool {
 
   private static spawn(init: WorkerInit): Promise<Worker> {
     return new Promise<Worker>((resolve, reject) => {
-      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+      disableOrtTelemetry();
+      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, env: { ...process.env, ...TELEMETRY_OFF } });
       worker.once('error', reject);
       worker.once('message', () => resolve(worker));
     });

@@ -3,7 +3,11 @@
  * run() blocks its thread, so it must never run on the event loop.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import * as ort from 'onnxruntime-node';
+import { disableOrtTelemetry } from './no-telemetry.js';
+
+// Before onnxruntime loads (a static import would run first): no telemetry look-ups (no-telemetry.ts).
+disableOrtTelemetry();
+const ort = await import('onnxruntime-node');
 
 export interface WorkerInit {
   onnxPath: string;
