@@ -4,13 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { PROJECT_ROOT, resolveFromRoot, type Config } from './config.js';
 import { KeyLimits } from './accounts/limits.js';
 import { openPostgresStore } from './accounts/postgres-store.js';
 import { openSqliteStore } from './accounts/sqlite-store.js';
 import type { AccountStore } from './accounts/store.js';
-import { clientErrorHandler, guardConnections, type ConnectionGuard } from './http/connections.js';
+import { clientErrorHandler, endedByServer, guardConnections, type ConnectionGuard } from './http/connections.js';
 import { createMetrics } from './http/metrics.js';
 import { closeHttp, InFlight } from './http/shutdown.js';
 import { registerRoutes } from './http/routes.js';
@@ -18,6 +19,7 @@ import { InferencePool } from './inference/pool.js';
 import { loadModel } from './model/manifest.js';
 import { loadSamples } from './playground/samples.js';
 import { ProtocolError, envelopeOf } from './protocol/errors.js';
+import { refuseDeepNesting } from './protocol/nesting.js';
 import { Solver, type ServingModel } from './solver/solver.js';
 import { connectRedis, RedisRateLimiter, RedisResults } from './tasks/redis-shared.js';
 import { ResultStore, type TaskResults } from './tasks/result-store.js';
@@ -54,6 +56,16 @@ export async function startSolver(config: Config, onBatch?: (batch: number, ms: 
   return new Solver(tiles, grid4);
 }
 
+/** One label per endpoint, whichever layer failed: the route's path without its slash ("createTask"). */
+export function endpointLabel(req: FastifyRequest): string {
+  return req.routeOptions.url?.replace(/^\//, '') || 'not_found';
+}
+
+/** The client closed the connection while its request was being read (Node: "aborted", ECONNRESET). */
+function clientAborted(err: Error & { code?: string }, raw: IncomingMessage): boolean {
+  return err.code === 'ECONNRESET' || err.message === 'aborted' || (raw.destroyed && raw.socket?.destroyed === true);
+}
+
 function errorBody(err: Error & { code?: string; statusCode?: number }, config: Config) {
   if (err instanceof ProtocolError) return envelopeOf(err);
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
@@ -65,7 +77,7 @@ function errorBody(err: Error & { code?: string; statusCode?: number }, config: 
   return envelopeOf(new ProtocolError('ERROR_INTERNAL_SERVER_ERROR', 'an unexpected error occurred; it has been logged'));
 }
 
-export async function buildService(config: Config, opts: { accounts?: AccountStore; solver?: Solver } = {}): Promise<Service> {
+export async function buildService(config: Config, opts: { accounts?: AccountStore; solver?: Solver; logStream?: NodeJS.WritableStream } = {}): Promise<Service> {
   const metrics = createMetrics();
   const solver = opts.solver ?? (await startSolver(config, (n, ms) => {
     metrics.batch.observe(n);
@@ -98,11 +110,18 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
     http: { headersTimeout: config.headersTimeoutMs, requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 },
+    // malformed URLs and over-long path parameters: the envelope too, not Fastify's body
+    frameworkErrors: (err, req, reply: FastifyReply) => {
+      metrics.requests.inc({ endpoint: 'not_found', error_code: 'ERROR_REQUIRED_FIELDS' });
+      req.log.info({ code: err.code }, 'bad URL');
+      void reply.code(err.statusCode ?? 400).send(envelopeOf(new ProtocolError('ERROR_REQUIRED_FIELDS', `the URL is not valid or too long (${err.code}); the protocol's endpoints are POST /createTask, /getTaskResult, /getBalance`)));
+    },
     return503OnClosing: false, // shutdown.ts answers with the envelope instead
     clientErrorHandler: clientErrorHandler(timeouts, () => app.log, (reason) => metrics.clientErrors.inc({ reason })),
     logger: {
       level: config.logLevel,
       redact: { paths: ['req.headers.authorization', 'body.clientKey', 'body.task.image'], censor: '[redacted]' },
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
     // One line per request costs real time at hundreds of requests/s: only at debug/trace.
     logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace' }),
@@ -111,18 +130,31 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
     try {
-      done(null, body === '' ? undefined : JSON.parse(body as string));
+      const parsed: unknown = body === '' ? undefined : JSON.parse(body as string);
+      refuseDeepNesting(parsed);
+      done(null, parsed);
     } catch (err) {
+      if (err instanceof ProtocolError) return done(err, undefined);
       done(new ProtocolError('ERROR_REQUIRED_FIELDS', `the request body is not valid JSON (${(err as Error).message.slice(0, 120)}); send a JSON object such as {"clientKey": "...", "task": {...}}`), undefined);
     }
   });
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
+    if (clientAborted(err, req.raw)) {
+      // the client went away mid-request: its doing, not ours; no stack, counted apart (unless the
+      // server itself ended the connection for an HTTP-level error, already counted as that)
+      if (!endedByServer.has(req.raw.socket)) {
+        req.log.info({ endpoint: endpointLabel(req), code: err.code }, 'client aborted the request');
+        metrics.clientErrors.inc({ reason: 'client_aborted' });
+      }
+      return reply.code(200).send(envelopeOf(new ProtocolError('ERROR_REQUIRED_FIELDS', 'the request ended before its body was complete')));
+    }
     const body = errorBody(err, config);
     if (body.errorCode === 'ERROR_INTERNAL_SERVER_ERROR') req.log.error({ err }, 'unexpected error');
-    metrics.requests.inc({ endpoint: req.routeOptions.url ?? 'unknown', error_code: body.errorCode });
+    metrics.requests.inc({ endpoint: endpointLabel(req), error_code: body.errorCode });
     reply.code(200).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
+    metrics.requests.inc({ endpoint: 'not_found', error_code: 'ERROR_REQUIRED_FIELDS' });
     reply.code(404).send({ errorId: 1, errorCode: 'ERROR_REQUIRED_FIELDS', errorDescription: `no endpoint ${req.method} ${req.url.slice(0, 100)}; the protocol's endpoints are POST /createTask, /getTaskResult, /getBalance` });
   });
 

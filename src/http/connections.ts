@@ -63,11 +63,20 @@ export function clientErrorAnswer(err: Error & { code?: string }, limits: { requ
   }
 }
 
+/** Sockets the server ended for an HTTP-level error: a request body cut short on them is not a client abort. */
+export const endedByServer = new WeakSet<Socket>();
+
 /** Fastify's clientErrorHandler: the envelope at the HTTP layer too, logged at info without a stack. */
 export function clientErrorHandler(limits: { requestTimeoutMs: number; headersTimeoutMs: number }, log: () => FastifyBaseLogger, count: (code: string) => void) {
   return (err: Error & { code?: string }, socket: Socket): void => {
-    if (err.code === 'ECONNRESET' || socket.destroyed) {
+    // a reset: the client went away; a request it was sending is counted as client_aborted by app.ts's error handler
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    endedByServer.add(socket);
+    if (err.code === 'HPE_INVALID_EOF_STATE') {
+      // the client closed its side in the middle of a request: an abort, not a malformed request
+      log().info({ code: err.code }, 'client aborted the request');
       count('client_aborted');
+      socket.destroy();
       return;
     }
     const [status, code, description] = clientErrorAnswer(err, limits);
