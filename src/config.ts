@@ -15,6 +15,7 @@ interface Setting {
   kind: Kind;
   default: string | number;
   min?: number;
+  max?: number;
   help: string;
 }
 
@@ -37,9 +38,9 @@ export const SETTINGS = {
   decodePerKey: { env: 'DECODE_PER_KEY', kind: 'int', default: 1, min: 1, help: 'pictures larger than 450x450 decoded at once for one key; its others wait, other keys do not' },
   taskTtlSeconds: { env: 'TASK_TTL_SECONDS', kind: 'int', default: 600, min: 300, help: 'how long getTaskResult can read a result, seconds' },
   maxStoredTasks: { env: 'MAX_STORED_TASKS', kind: 'int', default: 200000, min: 1000, help: 'results kept in memory at most (oldest dropped first, never before the TTL unless over this)' },
-  price3x3: { env: 'PRICE_3X3', kind: 'int', default: 6, min: 0, help: 'points charged for a 3x3 image' },
-  price4x4: { env: 'PRICE_4X4', kind: 'int', default: 6, min: 0, help: 'points charged for a 4x4 image' },
-  price1x1: { env: 'PRICE_1X1', kind: 'int', default: 2, min: 0, help: 'points charged for a 1x1 tile' },
+  price3x3: { env: 'PRICE_3X3', kind: 'int', max: Number.MAX_SAFE_INTEGER, default: 6, min: 0, help: 'points charged for a 3x3 image' },
+  price4x4: { env: 'PRICE_4X4', kind: 'int', max: Number.MAX_SAFE_INTEGER, default: 6, min: 0, help: 'points charged for a 4x4 image' },
+  price1x1: { env: 'PRICE_1X1', kind: 'int', max: Number.MAX_SAFE_INTEGER, default: 2, min: 0, help: 'points charged for a 1x1 tile' },
   rateLimitRps: { env: 'RATE_LIMIT_RPS', kind: 'int', default: 200, min: 0, help: 'requests per second per key (0 = unlimited)' },
   maxTasksInFlight: { env: 'MAX_TASKS_IN_FLIGHT', kind: 'int', default: 32, min: 0, help: 'tasks in flight per key (0 = unlimited)' },
   chargeJournal: { env: 'CHARGE_JOURNAL', kind: 'string', default: 'data/charges-in-doubt.jsonl', help: 'with DATABASE_URL: file (one per node) of charges whose outcome was unknown when the database dropped; settled, and refunded if they went through, once it is back, even after a restart' },
@@ -58,11 +59,13 @@ export type Config = Readonly<{
 function parseValue(name: SettingName, raw: string | number): string | number {
   const s: Setting = SETTINGS[name];
   if (s.kind === 'string') return String(raw);
-  const n = Number(raw);
-  const ok = s.kind === 'int' ? Number.isInteger(n) : Number.isFinite(n);
-  if (!ok || (s.min !== undefined && n < s.min)) {
-    const allowed = `${s.kind === 'int' ? 'an integer' : 'a number'}${s.min !== undefined ? ` >= ${s.min}` : ''}`;
-    throw new Error(`${s.env} (${name}) must be ${allowed}, got ${JSON.stringify(raw)}`);
+  // decimal digits only: Number() would also read "0x10", "1e3" and " 8 " (issue 19)
+  const n = typeof raw === 'number' ? raw : (s.kind === 'int' ? /^-?\d+$/ : /^-?(\d+(\.\d*)?|\.\d+)$/).test(raw) ? Number(raw) : Number.NaN;
+  const ok = s.kind === 'int' ? Number.isSafeInteger(n) : Number.isFinite(n);
+  if (!ok || (s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) {
+    const range = [s.min !== undefined ? ` >= ${s.min}` : '', s.max !== undefined ? ` <= ${s.max}` : ''].filter(Boolean).join(' and');
+    const allowed = `${s.kind === 'int' ? 'an integer' : 'a number'}${range}`;
+    throw new Error(`${s.env} (${name}) must be ${allowed}, got ${JSON.stringify(raw)} (decimal digits only)`);
   }
   return n;
 }

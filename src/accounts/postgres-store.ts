@@ -12,6 +12,8 @@ import { PROJECT_ROOT } from '../config.js';
 import { hashKey, newClientKey } from './keys.js';
 import type { Account, AccountStore, AccountSummary } from './store.js';
 import { guarded } from './unavailable.js';
+import { overMaximum } from './sqlite-store.js';
+import { MAX_POINTS } from '../protocol/numbers.js';
 import { pgCharger, type PgChargeOptions } from './pg-charge.js';
 
 const MIGRATIONS = path.join(PROJECT_ROOT, 'migrations', 'postgres');
@@ -63,8 +65,13 @@ export async function openPostgresStore(url: string, charges: PgChargeOptions = 
       c.release();
     }
   };
-  const creditId = (c: pg.PoolClient, id: number, points: number, note: string) =>
-    c.query('WITH l AS (INSERT INTO ledger (account_id, kind, points, note) VALUES ($1, \'credit\', $2, $3)) UPDATE accounts SET balance = balance + $2 WHERE id = $1', [id, points, note]);
+  const creditId = async (c: pg.PoolClient, id: number, points: number, note: string) => {
+    if (!Number.isSafeInteger(points) || points <= 0) throw new RangeError(`points must be a positive integer up to ${MAX_POINTS}, got ${points}`);
+    const { rows } = await c.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1 FOR UPDATE', [id]);
+    const now = Number(rows[0]?.balance ?? 0);
+    if (now > MAX_POINTS - points) throw overMaximum(now, points);
+    return c.query('WITH l AS (INSERT INTO ledger (account_id, kind, points, note) VALUES ($1, \'credit\', $2, $3)) UPDATE accounts SET balance = balance + $2 WHERE id = $1', [id, points, note]);
+  };
 
   return {
     createAccount: (points, name = '') => db(() => inTx(async (c) => {

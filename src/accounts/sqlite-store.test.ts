@@ -46,3 +46,14 @@ it('migrates once: reopening keeps the data', async () => {
   assert.equal(await b.findByKey(clientKey), undefined);
   await b.close();
 });
+
+it('balances stay exact: a credit past Number.MAX_SAFE_INTEGER is refused, the balance unchanged (issue 19)', async () => {
+  const store = openSqliteStore(':memory:');
+  const { clientKey, id } = await store.createAccount(Number.MAX_SAFE_INTEGER - 5);
+  await assert.rejects(store.credit(clientKey, 6), /past 9007199254740991/);
+  assert.equal(await store.balance(id), Number.MAX_SAFE_INTEGER - 5);
+  assert.equal(await store.credit(clientKey, 5), Number.MAX_SAFE_INTEGER);
+  await assert.rejects(store.createAccount(Number.MAX_SAFE_INTEGER + 2), RangeError);
+  assert.equal((await store.list())[0]!.ledgerSum, Number.MAX_SAFE_INTEGER);
+  await store.close();
+});

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { PROJECT_ROOT } from '../config.js';
 import { hashKey, newClientKey } from './keys.js';
 import type { Account, AccountStore, AccountSummary } from './store.js';
+import { MAX_POINTS } from '../protocol/numbers.js';
 
 const MIGRATIONS = path.join(PROJECT_ROOT, 'migrations', 'sqlite');
 
@@ -26,7 +27,12 @@ function migrate(db: Database.Database): void {
 }
 
 function positivePoints(points: number): void {
-  if (!Number.isSafeInteger(points) || points <= 0) throw new RangeError(`points must be a positive integer, got ${points}`);
+  if (!Number.isSafeInteger(points) || points <= 0) throw new RangeError(`points must be a positive integer up to ${MAX_POINTS}, got ${points}`);
+}
+
+/** A balance past MAX_POINTS would come back from SQLite as an inexact double: refused instead. */
+export function overMaximum(balance: number, points: number): RangeError {
+  return new RangeError(`a credit of ${points} points would take the balance from ${balance} past ${MAX_POINTS} (Number.MAX_SAFE_INTEGER), the largest exact balance; refused`);
 }
 
 export function openSqliteStore(file: string): AccountStore {
@@ -51,6 +57,8 @@ export function openSqliteStore(file: string): AccountStore {
   };
 
   const creditTx = db.transaction((id: number, points: number, note: string) => {
+    const now = (q.balance.get(id) as number | undefined) ?? 0;
+    if (now > MAX_POINTS - points) throw overMaximum(now, points);
     q.addLedger.run(id, 'credit', points, null, note);
     q.credit.run(points, id);
   });

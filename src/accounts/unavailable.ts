@@ -11,7 +11,7 @@ export async function guarded<T>(what: 'database' | 'cache', run: () => Promise<
   try {
     return await run();
   } catch (err) {
-    if (err instanceof ProtocolError) throw err;
+    if (err instanceof ProtocolError || err instanceof RangeError) throw err; // a refused value, not an outage
     throw unavailable(what, err);
   }
 }

@@ -68,3 +68,13 @@ it('--help explains every command; an unknown one says what exists', async () =>
   assert.match((await gl(['serve', '--help'])).stdout, /DATABASE_URL/);
   await assert.rejects(gl(['frobnicate']), (e: { code: number; stderr: string }) => e.code === 2 && /commands: serve, keys/.test(e.stderr));
 });
+
+it('keys --points takes decimal digits only, up to Number.MAX_SAFE_INTEGER (issue 19)', async () => {
+  const db = path.join(mkdtempSync(path.join(os.tmpdir(), 'gl-cli-')), 'k.sqlite');
+  for (const bad of ['1e3', '0x10', '0b1', '9007199254740992']) {
+    await assert.rejects(gl(['keys', 'create', '--points', bad, '--db', db]), (e: { code: number; stderr: string }) => e.code === 2 && /--points must be a whole number from 0 to 9007199254740991 in decimal digits/.test(e.stderr), bad);
+  }
+  const made = JSON.parse((await gl(['keys', 'create', '--points', '9007199254740990', '--json', '--db', db])).stdout) as { clientKey: string; balance: number };
+  await assert.rejects(gl(['keys', 'credit', made.clientKey, '--points', '2', '--db', db]), (e: { stderr: string }) => /past 9007199254740991/.test(e.stderr));
+  assert.deepEqual(JSON.parse((await gl(['keys', 'credit', made.clientKey, '--points', '1', '--json', '--db', db])).stdout), { balance: 9007199254740991 });
+});

@@ -4,6 +4,7 @@ import { loadConfig, resolveFromRoot } from '../config.js';
 import { openSqliteStore } from '../accounts/sqlite-store.js';
 import { openPostgresStore } from '../accounts/postgres-store.js';
 import { CliError } from './errors.js';
+import { MAX_POINTS, parsePoints } from '../protocol/numbers.js';
 
 export const KEYS_HELP = `gridlens keys: manage client keys and their points
 
@@ -17,8 +18,8 @@ Options:
   With DATABASE_URL=postgres://... set, keys live in PostgreSQL instead.`;
 
 function points(v: string | undefined): number {
-  const n = Number(v);
-  if (v === undefined || !Number.isSafeInteger(n) || n < 0) throw new CliError(`--points must be a whole number >= 0, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+  const n = v === undefined ? undefined : parsePoints(v);
+  if (n === undefined) throw new CliError(`--points must be a whole number from 0 to ${MAX_POINTS} in decimal digits (not 1e3 or 0x10), got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
   return n;
 }
 
@@ -43,7 +44,7 @@ export async function keysCommand(argv: string[]): Promise<void> {
       if (!key) throw new CliError('keys credit needs the KEY: gridlens keys credit KEY --points N');
       const n = points(values.points);
       if (n === 0) throw new CliError('--points must be at least 1 for a credit');
-      const balance = await store.credit(key, n).catch(() => { throw new CliError('no live account has this key'); });
+      const balance = await store.credit(key, n).catch((err: Error) => { throw new CliError(err instanceof RangeError ? err.message : 'no live account has this key'); });
       console.log(values.json ? JSON.stringify({ balance }) : `balance ${balance}`);
     } else if (action === 'list') {
       const rows = await store.list();

@@ -4,6 +4,7 @@
  * field and what is allowed.
  */
 import { ProtocolError } from './errors.js';
+import { parseDecimal } from './numbers.js';
 import { describeQuestion, resolveQuestion, type Question } from './questions.js';
 import { GRID_KINDS, isGridKind, type GridKind } from '../imaging/grid.js';
 
@@ -36,13 +37,13 @@ export function clientKeyOf(body: Json): string {
   return key;
 }
 
-/** task.confidence: a number or numeric string from 0 to 1; undefined, null and "" mean absent. */
+/** task.confidence: a number or a decimal string ("0.5", not "0x1" or "5e-1") from 0 to 1; undefined, null and "" mean absent. */
 export function parseConfidence(v: unknown): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? (parseDecimal(v) ?? Number.NaN) : Number.NaN;
   if (!Number.isFinite(n) || n < 0 || n > 1) {
     const shown = typeof v === 'string' && v.length > 40 ? `${v.slice(0, 40)}…` : v;
-    throw new ProtocolError('ERROR_REQUIRED_FIELDS', `task.confidence must be a number from 0.0 to 1.0 (a number or numeric string; "" means absent), got ${JSON.stringify(shown)}`);
+    throw new ProtocolError('ERROR_REQUIRED_FIELDS', `task.confidence must be a number from 0.0 to 1.0 (a JSON number or a decimal string such as "0.5"; "" means absent), got ${JSON.stringify(shown)}`);
   }
   return n;
 }
