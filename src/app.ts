@@ -24,6 +24,7 @@ import { Solver, type ServingModel } from './solver/solver.js';
 import { connectRedis, RedisRateLimiter, RedisResults } from './tasks/redis-shared.js';
 import { ResultStore, type TaskResults } from './tasks/result-store.js';
 import { TaskService } from './tasks/service.js';
+import { SqliteResults } from './tasks/sqlite-results.js';
 
 export interface Service {
   app: FastifyInstance;
@@ -54,6 +55,14 @@ export async function startSolver(config: Config, onBatch?: (batch: number, ms: 
   const tiles = await serving(config.modelDir, 'tiles', config, onBatch);
   const grid4 = config.modelDir4x4 ? await serving(config.modelDir4x4, '4x4', config, onBatch) : undefined;
   return new Solver(tiles, grid4);
+}
+
+/** Results: Redis when shared; else the SQLite file, so they survive a restart; in memory for PostgreSQL without Redis or :memory:. */
+function resultsFor(config: Config, redis: ReturnType<typeof connectRedis> | undefined): TaskResults {
+  const ttlMs = config.taskTtlSeconds * 1000;
+  if (redis) return new RedisResults(redis, config.redisPrefix, config.taskTtlSeconds);
+  if (config.databaseUrl || config.dbPath === ':memory:') return new ResultStore(ttlMs, config.maxStoredTasks);
+  return new SqliteResults(resolveFromRoot(config.dbPath), ttlMs, config.maxStoredTasks);
 }
 
 /** One label per endpoint, whichever layer failed: the route's path without its slash ("createTask"). */
@@ -87,7 +96,7 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
   const accounts = opts.accounts ?? (config.databaseUrl ? await openPostgresStore(config.databaseUrl, { journal: resolveFromRoot(config.chargeJournal) }) : openSqliteStore(resolveFromRoot(config.dbPath)));
   const limits = new KeyLimits(config.rateLimitRps, config.maxTasksInFlight);
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
-  const results: TaskResults = redis ? new RedisResults(redis, config.redisPrefix, config.taskTtlSeconds) : new ResultStore(config.taskTtlSeconds * 1000, config.maxStoredTasks);
+  const results = resultsFor(config, redis);
   const rate = redis ? new RedisRateLimiter(redis, config.redisPrefix, config.rateLimitRps) : limits;
   const tasks = new TaskService({
     config, accounts, limits, rate, solver, results,
@@ -186,6 +195,7 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
   const closeRest = async () => {
     await Promise.all(solver.models().map((m) => m.pool.close()));
     await accounts.close();
+    await results.close?.();
     redis?.disconnect();
   };
   return {

@@ -13,7 +13,7 @@ import { MAX_POINTS } from '../protocol/numbers.js';
 
 const MIGRATIONS = path.join(PROJECT_ROOT, 'migrations', 'sqlite');
 
-function migrate(db: Database.Database): void {
+export function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)');
   const done = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
   for (const file of readdirSync(MIGRATIONS).filter((f) => /^\d+_.*\.sql$/.test(f)).sort()) {

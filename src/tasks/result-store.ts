@@ -5,13 +5,14 @@
  */
 import type { Solution } from '../solver/select-cells.js';
 
-/** Where finished results wait for getTaskResult: this process's memory, or Redis (redis-results.ts). */
+/** Where finished results wait for getTaskResult: this process's memory, the SQLite file (sqlite-results.ts), or Redis (redis-shared.ts). */
 export interface TaskResults {
   put(taskId: string, accountId: number, solution: Solution): Promise<void>;
   /** The solution, or undefined when unknown, expired, or made by another account. */
   get(taskId: string, accountId: number): Promise<Solution | undefined>;
   delete(taskId: string): Promise<void>;
   ping(): Promise<void>;
+  close?(): Promise<void>;
 }
 
 interface Entry {
