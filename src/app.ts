@@ -93,7 +93,7 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
     metrics.inference.observe(ms / 1000);
   }));
   for (const { model } of solver.models()) metrics.model.set({ name: model.manifest.name, version: model.manifest.version, sha256: model.manifest.sha256.slice(0, 12) }, 1);
-  const accounts = opts.accounts ?? (config.databaseUrl ? await openPostgresStore(config.databaseUrl, { journal: resolveFromRoot(config.chargeJournal) }) : openSqliteStore(resolveFromRoot(config.dbPath)));
+  const accounts = opts.accounts ?? (config.databaseUrl ? await openPostgresStore(config.databaseUrl, { journal: resolveFromRoot(config.chargeJournal) }, { size: config.pgPoolSize, waitMs: config.pgPoolWaitMs, queueMax: config.pgQueueMax, onBusy: (reason) => metrics.dbBusy.inc({ reason }) }) : openSqliteStore(resolveFromRoot(config.dbPath)));
   const limits = new KeyLimits(config.rateLimitRps, config.maxTasksInFlight);
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
   const results = resultsFor(config, redis);

@@ -15,6 +15,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { ProtocolError } from '../protocol/errors.js';
 import { unavailable } from './unavailable.js';
+import type { PoolGate } from './pg-backpressure.js';
 
 const RETRY_MS = 100;
 const LATE_SETTLE_MS = 1_000;
@@ -36,6 +37,8 @@ export interface PgChargeOptions {
   inDoubtWaitMs?: number;
   /** JSON-lines file of settlements still owed; one file per process. Without it they live in memory only. */
   journal?: string;
+  /** Tells a saturated pool (busy) from an unreachable database when no connection comes. */
+  gate?: Pick<PoolGate, 'classify'>;
 }
 
 export interface PgCharger {
@@ -130,7 +133,7 @@ export function pgCharger(pool: pg.Pool, opts: PgChargeOptions = {}): PgCharger 
       try {
         client = await pool.connect(); // a failure here sent nothing: nothing to settle
       } catch (err) {
-        throw unavailable('database', err);
+        throw opts.gate ? opts.gate.classify(err) : unavailable('database', err);
       }
       try {
         const { rowCount } = await client.query(CHARGE, [accountId, points, taskId]);

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { PROJECT_ROOT } from '../config.js';
 import { hashKey, newClientKey } from './keys.js';
 import type { Account, AccountStore, AccountSummary } from './store.js';
-import { guarded } from './unavailable.js';
+import { poolGate, type PgPoolOptions } from './pg-backpressure.js';
 import { overMaximum } from './sqlite-store.js';
 import { MAX_POINTS } from '../protocol/numbers.js';
 import { pgCharger, type PgChargeOptions } from './pg-charge.js';
@@ -39,17 +39,29 @@ async function migrate(pool: pg.Pool): Promise<void> {
 }
 
 /** url: postgres://...; charges: where in-doubt charges are journalled (the server passes CHARGE_JOURNAL). */
-export async function openPostgresStore(url: string, charges: PgChargeOptions = {}): Promise<AccountStore> {
+export async function openPostgresStore(url: string, charges: PgChargeOptions = {}, sizing: PgPoolOptions = {}): Promise<AccountStore> {
+  const size = sizing.size ?? 20;
+  const waitMs = sizing.waitMs ?? 5000;
   // keepAlive and query_timeout: a connection whose peer vanished without a reset fails within
   // seconds instead of hanging a request (and an in-doubt settlement) for the TCP timeout.
-  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 10_000, keepAlive: true, query_timeout: 10_000 });
+  const pool = new pg.Pool({ connectionString: url, max: size, connectionTimeoutMillis: waitMs, idleTimeoutMillis: 10_000, keepAlive: true, query_timeout: 10_000 });
+  const gate = poolGate(pool, { size, waitMs, queueMax: sizing.queueMax ?? 500, onBusy: sizing.onBusy });
   pool.on('error', () => { /* an idle client lost its connection; the pool replaces it */ });
   // A checked-out client whose connection drops also emits 'error'; the query's own promise
   // carries that failure, so the event must not become an uncaught exception.
   pool.on('connect', (client) => client.on('error', () => undefined));
   await migrate(pool);
-  const db = <T>(run: () => Promise<T>) => guarded('database', run);
-  const charger = pgCharger(pool, charges);
+  // every call: refused at once when the wait queue is full; a failure is busy or unavailable (pg-backpressure.ts)
+  const db = async <T>(run: () => Promise<T>): Promise<T> => {
+    gate.admit();
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof RangeError) throw err;
+      throw gate.classify(err);
+    }
+  };
+  const charger = pgCharger(pool, { ...charges, gate });
 
   const inTx = async <T>(run: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
     const c = await pool.connect();
@@ -92,7 +104,11 @@ export async function openPostgresStore(url: string, charges: PgChargeOptions = 
       await creditId(c, Number(rows[0].id), points, note);
       return Number((await c.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', [rows[0].id])).rows[0]!.balance);
     })),
-    charge: async (id, points, taskId) => (points === 0 ? true : charger.charge(id, points, taskId)),
+    charge: async (id, points, taskId) => {
+      if (points === 0) return true;
+      gate.admit();
+      return charger.charge(id, points, taskId);
+    },
     revoke: (key) => db(async () => ((await pool.query('UPDATE accounts SET revoked_at = now() WHERE key_hash = $1 AND revoked_at IS NULL', [hashKey(key)])).rowCount ?? 0) === 1),
     list: () => db(async () => (await pool.query(
       `SELECT a.id::int AS id, a.key_hint AS "keyHint", a.name, a.balance::bigint AS balance, a.created_at AS "createdAt", a.revoked_at AS "revokedAt",

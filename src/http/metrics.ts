@@ -12,7 +12,8 @@ export function createMetrics() {
   const model = new client.Gauge({ name: 'gridlens_model_info', help: 'Loaded models (value 1)', labelNames: ['name', 'version', 'sha256'], registers: [registry] });
   const clientErrors = new client.Counter({ name: 'gridlens_http_client_errors_total', help: 'Connections ended at the HTTP layer, by reason (timeouts, malformed HTTP, max_connections, client_aborted)', labelNames: ['reason'], registers: [registry] });
   const decodes = new client.Histogram({ name: 'gridlens_decode_seconds', help: 'Pixel decodes by size (large: over 450x450, gated by DECODE_CONCURRENCY/DECODE_PER_KEY), seconds including the wait', labelNames: ['size'], buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 8], registers: [registry] });
-  return { registry, requests, clientErrors, decodes, latency, batch, inference, charged, model };
+  const dbBusy = new client.Counter({ name: 'gridlens_db_busy_total', help: 'Requests answered ERROR_NO_SLOT_AVAILABLE because the PostgreSQL pool was saturated (queue_full, wait_timeout); nothing charged', labelNames: ['reason'], registers: [registry] });
+  return { registry, requests, clientErrors, decodes, dbBusy, latency, batch, inference, charged, model };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
