@@ -22,6 +22,10 @@ describe('stalled requests', () => {
     assert.match(reply, /^HTTP\/1\.1 408/);
     assert.equal(bodyOf(reply).errorCode, 'ERROR_REQUIRED_FIELDS');
     assert.match(String(bodyOf(reply).errorDescription), /REQUEST_TIMEOUT_MS/);
+    await new Promise((r) => setTimeout(r, 100));
+    const metrics = (await svc.app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /gridlens_http_client_errors_total\{reason="ERR_HTTP_REQUEST_TIMEOUT"\} 1/);
+    assert.doesNotMatch(metrics, /reason="client_aborted"/, metrics.split('\n').filter((l) => /client_errors_total\{/.test(l)).join('; '));
   });
 
   it('half the headers, then nothing: closed within the headers timeout', async () => {

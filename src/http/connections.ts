@@ -70,7 +70,8 @@ export const endedByServer = new WeakSet<Socket>();
 export function clientErrorHandler(limits: { requestTimeoutMs: number; headersTimeoutMs: number }, log: () => FastifyBaseLogger, count: (code: string) => void) {
   return (err: Error & { code?: string }, socket: Socket): void => {
     // a reset: the client went away; a request it was sending is counted as client_aborted by app.ts's error handler
-    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    // ended already (our own 408/400 went out first): whatever follows on it is not news
+    if (err.code === 'ECONNRESET' || socket.destroyed || endedByServer.has(socket)) return;
     endedByServer.add(socket);
     if (err.code === 'HPE_INVALID_EOF_STATE') {
       // the client closed its side in the middle of a request: an abort, not a malformed request

@@ -15,19 +15,13 @@ import { PROJECT_ROOT } from '../config.js';
 import { openSqliteStore } from '../accounts/sqlite-store.js';
 import { FIXTURE_MODEL } from '../testing/service.js';
 import { RED, gridPicture } from '../testing/pictures.js';
+import { outbound } from '../testing/outbound.js';
 
 function straceUnusable(): string | undefined {
   const probe = spawnSync('strace', ['-f', '-qq', '-e', 'trace=connect', '-o', '/dev/null', 'true'], { encoding: 'utf8' });
   if (probe.error) return `strace is not installed (${(probe.error as NodeJS.ErrnoException).code}); apt-get install strace to run this test`;
   if (probe.status !== 0) return `strace cannot trace here (exit ${probe.status}: ${probe.stderr.trim().slice(0, 120)}), probably no ptrace permission`;
   return undefined;
-}
-
-/** strace lines that are a connection or a datagram to anything but loopback (netlink is the kernel, not the network). */
-export function outbound(trace: string): string[] {
-  return trace.split('\n').filter((l) => /\b(connect|sendto|sendmsg|sendmmsg)\(/.test(l))
-    .filter((l) => !/AF_NETLINK|AF_UNIX, sun_path="(?!\/var\/run\/nscd)/.test(l))
-    .filter((l) => !/inet_addr\("127\.|inet_pton\(AF_INET6, "::1"|sendto\(\d+, [^,]+, \d+, \w+, NULL/.test(l) || /htons\(53\)|nscd/.test(l));
 }
 
 const reason = straceUnusable();
