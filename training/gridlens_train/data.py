@@ -59,13 +59,14 @@ def _decode(data: bytes) -> np.ndarray:
 
 
 def load_images(root: Path, rows: list[dict], size: int, cache_name: str, log=print) -> TileSet:
-    key = hashlib.sha1(("|".join(r["file"] for r in rows) + f"{size}/{SRC}").encode()).hexdigest()[:12]
+    src = max(SRC, size)  # crops are taken from at least the model's own resolution
+    key = hashlib.sha1(("|".join(r["file"] for r in rows) + f"{size}/{src}").encode()).hexdigest()[:12]
     cache = project_root() / ".cache" / f"{cache_name}-{key}.npz"
     if cache.exists():
         z = np.load(cache)
         return TileSet(z["x_src"], z["x_eval"], rows)
     index = {r["file"]: i for i, r in enumerate(rows)}
-    x_src = np.zeros((len(rows), SRC, SRC, 3), np.uint8)
+    x_src = np.zeros((len(rows), src, src, 3), np.uint8)
     x_eval = np.zeros((len(rows), size, size, 3), np.uint8)
     seen = 0
     for tar_root, tar_name in sorted({(str(r.get("root", root)), r["tar"]) for r in rows}):
@@ -75,7 +76,7 @@ def load_images(root: Path, rows: list[dict], size: int, cache_name: str, log=pr
                 if i is None or not member.isfile():
                     continue
                 img = _decode(tar.extractfile(member).read())
-                x_src[i] = np.asarray(Image.fromarray(img).resize((SRC, SRC), Image.BILINEAR))
+                x_src[i] = np.asarray(Image.fromarray(img).resize((src, src), Image.BILINEAR))
                 x_eval[i] = resize_like_service(img, size)
                 seen += 1
                 if seen % 2000 == 0:
@@ -110,8 +111,12 @@ def extra_label_rows(labels_dir: Path) -> list[dict]:
     return rows
 
 
-def split_by_cluster(rows: list[dict], val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+def split_by_cluster(rows: list[dict], val_fraction: float, seed: int, fit_fraction: float = 0.0):
     """Stratified by class, grouped by near_cluster: a cluster lies wholly in train or in val.
+
+    With fit_fraction > 0 a third part, the fitting split (thresholds and calibration, never
+    trained on, never reported), is returned too: (train, val, fit). It takes the clusters right
+    after validation's in each class's shuffled order, so validation is the same with or without it.
 
     web_photo rows are stock photos, not reCAPTCHA tiles: training only (data/README.md).
     """
@@ -125,12 +130,15 @@ def split_by_cluster(rows: list[dict], val_fraction: float, seed: int) -> tuple[
             by_class["__train_only__"].append(cid)
             continue
         by_class[rows[members[0]]["class"]].append(cid)
-    train, val = [], []
+    train, val, fit = [], [], []
     for cls in sorted(by_class):
         cids = sorted(by_class[cls])
         random.Random(f"{seed}:{cls}").shuffle(cids)  # per class: adding a class never reshuffles another
         n_val = 0 if cls == "__train_only__" else max(1, round(len(cids) * val_fraction))
+        n_fit = 0 if cls == "__train_only__" or fit_fraction <= 0 else max(1, round(len(cids) * fit_fraction))
         for k, cid in enumerate(cids):
-            target = val if k < n_val else train
-            target.extend(i for i in clusters[cid] if not (target is val and rows[i]["kind"] == "web_photo"))
+            target = val if k < n_val else fit if k < n_val + n_fit else train
+            target.extend(i for i in clusters[cid] if not (target is not train and rows[i]["kind"] == "web_photo"))
+    if fit_fraction > 0:
+        return sorted(train), sorted(val), sorted(fit)
     return sorted(train), sorted(val)
