@@ -22,25 +22,28 @@ def logit(p: torch.Tensor) -> torch.Tensor:
     return torch.log(p) - torch.log1p(-p)
 
 
-def fit_platt(scores: np.ndarray, positive: np.ndarray, prior: float = 2.0, steps: int = 500) -> tuple[np.ndarray, np.ndarray]:
-    """scores [N, K] raw probabilities, positive [N, K] bool. Returns (a, b), each [K].
+def fit_platt(scores: np.ndarray, positive: np.ndarray, prior: float = 2.0, steps: int = 500,
+              mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """scores [N, K] raw probabilities, positive [N, K] bool, mask [N, K] (1 = scored; default all).
+    Returns (a, b), each [K].
 
     The loss is the mean binary cross-entropy of each class plus prior * ((a_c - a)^2 + (b_c - b)^2)
     / n_pos_c towards a shared (a, b): classes with many positives follow their own data."""
     z = logit(torch.from_numpy(scores).double())
     y = torch.from_numpy(positive.astype(np.float64))
+    w = torch.ones_like(y) if mask is None else torch.from_numpy(mask.astype(np.float64))
     k = z.shape[1]
     a = torch.ones(k, dtype=torch.float64, requires_grad=True)
     b = torch.zeros(k, dtype=torch.float64, requires_grad=True)
     ga = torch.ones(1, dtype=torch.float64, requires_grad=True)
     gb = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    n_pos = y.sum(0).clamp(min=1)
+    n_pos = (y * w).sum(0).clamp(min=1)
     opt = torch.optim.LBFGS([a, b, ga, gb], lr=0.5, max_iter=steps, line_search_fn="strong_wolfe")
 
     def closure():
         opt.zero_grad()
         logits = a * z + b
-        bce = nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none").mean(0)
+        bce = (nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none") * w).sum(0) / w.sum(0).clamp(min=1)
         pull = prior * ((a - ga) ** 2 + (b - gb) ** 2) / n_pos
         loss = (bce + pull).sum()
         loss.backward()
