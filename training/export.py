@@ -30,6 +30,7 @@ from gridlens_train.classes import QUESTION_IDS  # noqa: E402
 from gridlens_train.manifest import export_onnx, write_manifest  # noqa: E402
 from gridlens_train.calibration import Calibrated, apply_platt, calibration_report, fit_platt  # noqa: E402
 from gridlens_train.model import WithActivation, build_model  # noqa: E402
+import train  # noqa: E402
 from train import predict  # noqa: E402
 
 GRID4_DEFAULT = "bicycle,bus,crosswalk,hydrant,motorcycle,stairs,traffic_light"
@@ -60,6 +61,8 @@ def main():
                    help="comma list of classes exempt from --min-recall (default: the classes the model "
                         "being replaced, models/<name>/model.json, answers)")
     p.add_argument("--grid4", default=GRID4_DEFAULT, help="classes answered on 4x4 pictures (comma list)")
+    p.add_argument("--fuse", action="store_true",
+                   help="COCO backbone: export hard-swish/hard-sigmoid as single ONNX ops (exact 1/6 instead of TF's float16 constant)")
     p.add_argument("--no-calibrate", action="store_true", help="export raw scores even when the run has a fitting split")
     p.add_argument("--gate", type=float, default=0.0,
                    help="a new class answers only if, on validation, its tile recall and precision at its threshold "
@@ -70,7 +73,8 @@ def main():
     run = Path(args.run)
     state = torch.load(run / args.checkpoint, map_location="cpu")
     classes, size, head = state["classes"], state["size"], state["head"]
-    net = build_model(state["arch"], len(classes))
+    train._NORM.update(mean=state["mean"], std=state["std"])  # predict() normalises as this model was trained
+    net = build_model(state["arch"], len(classes), fuse=args.fuse)
     net.load_state_dict(state["model"])
     net.eval()
     out = Path(args.out or data.project_root() / "models" / args.name)

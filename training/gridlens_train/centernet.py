@@ -104,6 +104,45 @@ def upsample2x_tf_legacy(x: torch.Tensor) -> torch.Tensor:
     return along(along(x, 2), 3)
 
 
+def fuse_hard_activations(nodes: dict[str, dict], consts: dict[str, np.ndarray]) -> dict[str, dict]:
+    """Rewrite TF's spelled-out hard-swish, x * relu6(x + 3) * (1/6), and hard-sigmoid, relu6(x + 3) * (1/6),
+    as single nodes, so the exported ONNX graph has one HardSwish / HardSigmoid op where TF had four
+    (the same arithmetic; the unused pieces are never built)."""
+    def const(name: str):
+        n = nodes.get(_src(name))
+        return float(np.asarray(consts[_src(name)]).ravel()[0]) if n and n["op"] == "Const" and np.asarray(consts[_src(name)]).size == 1 else None
+
+    def relu6_of_plus3(name: str):  # Relu6(Add(x, 3)) -> x
+        r = nodes.get(_src(name))
+        if not r or r["op"] != "Relu6":
+            return None
+        a = nodes.get(_src(r["input"][0]))
+        if not a or a["op"] != "Add":
+            return None
+        x, c = a["input"]
+        return x if const(c) == 3.0 else (c if const(x) == 3.0 else None)
+
+    out = dict(nodes)
+    for name, n in nodes.items():
+        if n["op"] != "Mul" or len(n.get("input", [])) != 2:
+            continue
+        i0, i1 = n["input"]
+        # hard-sigmoid: Mul(1/6, Relu6(Add(x, 3)))
+        for c, r in ((i0, i1), (i1, i0)):
+            if const(c) is not None and abs(const(c) - 1 / 6) < 1e-3 and (x := relu6_of_plus3(r)) is not None:
+                out[name] = {"name": name, "op": "HardSigmoid", "input": [x]}
+        # hard-swish: Mul(Mul(1/6, x), Relu6(Add(x, 3)))
+        for m, r in ((i0, i1), (i1, i0)):
+            mn = nodes.get(_src(m))
+            x = relu6_of_plus3(r)
+            if mn and mn["op"] == "Mul" and x is not None:
+                a, b = mn["input"]
+                other = b if const(a) is not None and abs(const(a) - 1 / 6) < 1e-3 else (a if const(b) is not None and abs(const(b) - 1 / 6) < 1e-3 else None)
+                if other is not None and _src(other) == _src(x):
+                    out[name] = {"name": name, "op": "HardSwish", "input": [x]}
+    return out
+
+
 class TFConv(nn.Module):
     """A TF convolution node: SAME/VALID padding, optional bias and fused Relu/Relu6."""
 
@@ -146,9 +185,11 @@ class CenterNet(nn.Module):
     """The TFJS graph as a PyTorch module. Input NCHW, RGB 0-255 float; outputs the requested nodes
     as NCHW tensors (a tuple when several)."""
 
-    def __init__(self, outputs: list[str], folder: Path | None = None):
+    def __init__(self, outputs: list[str], folder: Path | None = None, fuse: bool = False):
         super().__init__()
         nodes, consts = read_tfjs(Path(folder) if folder else default_dir())
+        if fuse:  # exact 1/6 instead of TF's float16 0.16662598: peaks move by up to ~1e-3
+            nodes = fuse_hard_activations(nodes, consts)
         self.outputs = list(outputs)
         order, seen = [], set()
 
@@ -212,6 +253,10 @@ class CenterNet(nn.Module):
             return F.relu6(args[0])
         if op == "Sigmoid":
             return torch.sigmoid(args[0])
+        if op == "HardSwish":  # fused from Add(3) -> Relu6 -> Mul(1/6) -> Mul: one ONNX HardSwish op
+            return F.hardswish(args[0])
+        if op == "HardSigmoid":  # fused from Add(3) -> Relu6 -> Mul(1/6): one ONNX HardSigmoid op
+            return F.hardsigmoid(args[0])
         if op == "Mean":  # over H, W (TF axes 1, 2), keep_dims
             axes = [int(a) for a in np.atleast_1d(self.scalars[name][1].numpy())]
             if sorted(axes) != [1, 2]:
@@ -241,8 +286,9 @@ class CenterNet(nn.Module):
         return out[0] if len(out) == 1 else out
 
 
-def load(outputs: list[str] | str, folder: Path | None = None) -> CenterNet:
-    return CenterNet([outputs] if isinstance(outputs, str) else outputs, folder)
+def load(outputs: list[str] | str, folder: Path | None = None, fuse: bool = False) -> CenterNet:
+    """fuse: hard-swish / hard-sigmoid as single ops (faster ONNX; see fuse_hard_activations)."""
+    return CenterNet([outputs] if isinstance(outputs, str) else outputs, folder, fuse)
 
 
 def reference_check(folder: Path | None = None, grid4: Path | None = None) -> list[dict]:
