@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
 import type { Service } from '../app.js';
-import { BLACK, BLUE, GREEN, RED, cellsWith, gridPicture } from '../testing/pictures.js';
+import { BLACK, BLUE, GREEN, RED, cellsWith, gridPicture, screenshotPicture } from '../testing/pictures.js';
 import { FIXTURE_MODEL, post, testService } from '../testing/service.js';
 
 const T = 'ReCaptchaV2Classification';
@@ -109,6 +109,35 @@ describe('createTask answers', () => {
     assert.deepEqual((await create({ image: img, question: '/m/0k4j', grid: '3x3' })).solution, { type: 'multi', objects: [0, 1, 2] });
     const img4 = (await gridPicture(cellsWith(16, RED, [3, 12]), 600)).toString('base64');
     assert.deepEqual((await create({ image: img4, question: '/m/0k4j', grid: '4x4' })).solution, { type: 'multi', objects: [3, 12] });
+  });
+
+  it('a screenshot without grid: the separators give the kind and the crop, margins are cut off', async () => {
+    const shot3 = await screenshotPicture(cellsWith(9, RED, [2, 3, 7]), { cell: 160, separator: 6, margin: [30, 80, 20, 25] }, 'jpeg');
+    assert.deepEqual((await create({ image: shot3.bytes.toString('base64'), question: '/m/0k4j' })).solution, { type: 'multi', objects: [2, 3, 7] });
+    const shot4 = await screenshotPicture(cellsWith(16, RED, [0, 6, 15]), { cell: 140, separator: 6, margin: [10, 10, 40, 10], background: [74, 144, 226] });
+    const before = await balance();
+    assert.deepEqual((await create({ image: shot4.bytes.toString('base64'), question: '/m/0k4j' })).solution, { type: 'multi', objects: [0, 6, 15] });
+    assert.equal(await balance(), before - 6);
+  });
+
+  it('the prompt text names the kind of a plain picture of another size; a small plain one is a 1x1', async () => {
+    const plain4 = (await gridPicture(cellsWith(16, RED, [3, 12]), 600)).toString('base64');
+    assert.deepEqual((await create({ image: plain4, question: 'Select all squares with cars' })).solution, { type: 'multi', objects: [3, 12] });
+    const plain3 = (await gridPicture(cellsWith(9, RED, [0, 1, 2]), 500)).toString('base64');
+    assert.deepEqual((await create({ image: plain3, question: 'Select all images with cars', confidence: 0.5 })).solution, { type: 'multi', objects: [0, 1, 2] });
+    assert.deepEqual((await create({ image: plain3, question: '请选择包含汽车的所有图片', confidence: 0.5 })).solution, { type: 'multi', objects: [0, 1, 2] });
+    assert.deepEqual((await create({ image: plain4, question: '请选择包含汽车的所有方格' })).solution, { type: 'multi', objects: [3, 12] });
+    const tile = (await gridPicture([RED], 120)).toString('base64');
+    assert.deepEqual((await create({ image: tile, question: '/m/0k4j' })).solution, { type: 'single', hasObject: true });
+  });
+
+  it('a plain picture of another size with a bare ID is refused, saying what to send; the protocol sizes keep their rule', async () => {
+    const plain = (await gridPicture(cellsWith(9, RED, [0, 1, 2]), 500)).toString('base64');
+    const r = await create({ image: plain, question: '/m/0k4j' });
+    assert.equal(r.errorCode, 'ERROR_ILLEGAL_IMAGE');
+    assert.match(r.errorDescription, /500x500.*no grid was found.*task\.grid.*Select all squares with/);
+    // a 300x300 asked with "squares" stays a 3x3 (the vendor's size rule)
+    assert.deepEqual((await create({ image: b64_3x3, question: 'Select all squares with cars' })).solution, { type: 'multi', objects: [1, 5, 8] });
   });
 
   it('null for an optional field means absent: grid, confidence, scores', async () => {

@@ -65,3 +65,16 @@ export function describeQuestion(text: string): string {
   const shown = text.length > 60 ? `${text.slice(0, 60)}… (${text.length} characters)` : text;
   return JSON.stringify(shown);
 }
+
+/**
+ * The grid kind a prompt's wording names: reCAPTCHA says "images" (图片) for a 3x3 of separate
+ * photos and "squares" (方格) for a 4x4 cut from one photo (shared/docs/protocol.md). Undefined
+ * for a bare ID or object name.
+ */
+export function promptGrid(text: string): '3x3' | '4x4' | undefined {
+  if (text.length > MAX_QUESTION_CHARS) return undefined;
+  const t = text.toLowerCase();
+  if (/\bsquares?\b/.test(t) || /(方格|方块|正方形|格子)/.test(t)) return '4x4';
+  if (/\b(images?|pictures?|photos?)\b/.test(t) || /(图片|图像|照片)/.test(t)) return '3x3';
+  return undefined;
+}

@@ -4,7 +4,7 @@
  * field and what is allowed.
  */
 import { ProtocolError } from './errors.js';
-import { describeQuestion, resolveQuestion, type Question } from './questions.js';
+import { describeQuestion, promptGrid, resolveQuestion, type Question } from './questions.js';
 import { GRID_KINDS, isGridKind, type GridKind } from '../imaging/grid.js';
 
 export const TASK_TYPE = 'ReCaptchaV2Classification';
@@ -14,6 +14,8 @@ export interface CreateTaskInput {
   question: Question;
   confidence?: number;
   grid?: GridKind;
+  /** The kind the prompt text names ("images" 3x3, "squares" 4x4), for a screenshot of another size. */
+  promptGrid?: GridKind;
   scores: boolean;
 }
 
@@ -78,6 +80,7 @@ export function parseCreateTask(body: Json): CreateTaskInput {
     question,
     confidence: parseConfidence(task.confidence),
     grid: isGridKind(grid) ? grid : undefined,
+    promptGrid: promptGrid(task.question),
     scores: task.scores === true,
   };
 }
