@@ -89,6 +89,9 @@ describe('error table', () => {
 
   it('ERROR_UNKNOWN_QUESTION: unknown ID, and a 10 kB question not echoed back', async () => {
     await expectError('/createTask', task({ question: '/m/nothing' }), 'ERROR_UNKNOWN_QUESTION', /\/m\/nothing.*\/m\/015qff/);
+    await expectError('/createTask', task({ question: 'trafic lights' }), 'ERROR_UNKNOWN_QUESTION', /"trafic lights" is not a known question; did you mean "traffic lights" \(\/m\/015qff\)\?/);
+    await expectError('/createTask', task({ question: '/m/015qf' }), 'ERROR_UNKNOWN_QUESTION', /did you mean "traffic lights" \(\/m\/015qff\)\?/);
+    await expectError('/createTask', task({ question: 'elephants' }), 'ERROR_UNKNOWN_QUESTION', /^(?!.*did you mean)/);
     const r = await post(svc, '/createTask', task({ question: 'x'.repeat(10_240) }));
     assert.equal(r.errorCode, 'ERROR_UNKNOWN_QUESTION');
     assert.ok(r.errorDescription.length < 400);

@@ -4,7 +4,7 @@
  * field and what is allowed.
  */
 import { ProtocolError } from './errors.js';
-import { describeQuestion, promptGrid, resolveQuestion, type Question } from './questions.js';
+import { describeQuestion, promptGrid, resolveQuestion, suggestQuestions, type Question } from './questions.js';
 import { GRID_KINDS, isGridKind, type GridKind } from '../imaging/grid.js';
 
 export const TASK_TYPE = 'ReCaptchaV2Classification';
@@ -65,7 +65,9 @@ export function parseCreateTask(body: Json): CreateTaskInput {
   }
   const question = resolveQuestion(task.question);
   if (!question) {
-    throw new ProtocolError('ERROR_UNKNOWN_QUESTION', `task.question ${describeQuestion(task.question)} is not a known question: use an ID from the table (e.g. "/m/015qff" traffic lights, "/m/0k4j" cars), or English/Chinese prompt text; GET /questions lists them`);
+    const near = suggestQuestions(task.question).map((q) => `"${q.english}" (${q.id})`);
+    const hint = near.length ? ` did you mean ${near.join(' or ')}?` : '';
+    throw new ProtocolError('ERROR_UNKNOWN_QUESTION', `task.question ${describeQuestion(task.question)} is not a known question;${hint} use an ID from the table (e.g. "/m/015qff" traffic lights, "/m/0k4j" cars), or English/Chinese prompt text; GET /questions lists them`);
   }
   const grid = task.grid;
   if (grid !== undefined && grid !== null && grid !== '' && !isGridKind(grid)) {
