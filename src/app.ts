@@ -112,6 +112,7 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
     tasks, metrics,
     playground: readFileSync(path.join(PROJECT_ROOT, 'public', 'index.html'), 'utf8'),
     samples: loadSamples(resolveFromRoot(config.samplesDir)),
+    questions: () => solver.questionTable(),
     ready: async () => {
       const checks: Record<string, string> = { model: 'ok', database: 'ok' };
       await accounts.ping().catch((err: Error) => { checks.database = `down: ${err.message}`; });

@@ -186,3 +186,43 @@ describe('getTaskResult', () => {
     assert.equal((await post(svc, '/getBalance', { clientKey: other })).balance, 100);
   });
 });
+
+describe('GET /questions: what the running models answer', () => {
+  it('marks each question per grid as answered with its figures, gated with why, or without a class', async () => {
+    const res = await svc.app.inject({ method: 'GET', url: '/questions' });
+    type Cover = { answered: boolean; model: string; class?: string; reason?: string };
+    const rows = (res.json() as { questions: { id: string; english: string; chinese: string; answers: Record<string, Cover> }[] }).questions;
+    const row = (id: string) => rows.find((q) => q.id === id)!;
+    assert.equal(rows.length, 21);
+    assert.deepEqual(row('/m/0k4j').answers['3x3'], { answered: true, model: 'tiny-colour-fixture', class: 'car' });
+    assert.equal(row('/m/0cdl1').answers['3x3']!.answered, true);
+    assert.equal(row('/m/0cdl1').answers['4x4']!.answered, false);
+    assert.match(row('/m/0cdl1').answers['4x4']!.reason!, /trained, but below its validation gate.*"palm" out of grids\.4x4/);
+    assert.equal(row('/m/0pg52').answers['1x1']!.answered, false);
+    assert.match(row('/m/0pg52').answers['1x1']!.reason!, /^no trained class/);
+    assert.equal(row('/m/01bjv').chinese, '巴士');
+  });
+
+  it('a class the model has but gates (no question IDs) is refused as gated, with its validation figures', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gl-gated-'));
+    const manifest = JSON.parse(readFileSync(path.join(FIXTURE_MODEL, 'model.json'), 'utf8')) as { questions: Record<string, string[]>; grids: Record<string, string[]>; metrics: unknown };
+    manifest.questions.palm = [];
+    manifest.grids = { '3x3': ['bus', 'car'], '1x1': ['bus', 'car'], '4x4': ['bus', 'car'] };
+    manifest.metrics = { validation: { perClass: { palm: { n: 12, recall: 0.42, precision: 0.5 }, car: { n: 30, recall: 0.9, precision: 0.95 } } } };
+    writeFileSync(path.join(dir, 'model.json'), JSON.stringify(manifest));
+    copyFileSync(path.join(FIXTURE_MODEL, 'model.onnx'), path.join(dir, 'model.onnx'));
+    const gated = await testService({ modelDir: dir });
+    try {
+      const { clientKey } = await gated.accounts.createAccount(100);
+      const r = await post(gated, '/createTask', { clientKey, task: { type: T, image: b64_3x3, question: 'palm trees' } });
+      assert.equal(r.errorCode, 'ERROR_CAPTCHA_UNSOLVABLE');
+      assert.match(r.errorDescription, /trained, but below its validation gate.*"palm".*validation recall 0\.42 on 12/);
+      const rows = ((await gated.app.inject({ method: 'GET', url: '/questions' })).json() as { questions: { id: string; answers: Record<string, { answered: boolean; metrics?: Record<string, number> }> }[] }).questions;
+      assert.deepEqual(rows.find((q) => q.id === '/m/0k4j')!.answers['3x3']!.metrics, { n: 30, recall: 0.9, precision: 0.95 });
+      assert.equal(rows.find((q) => q.id === '/m/0cdl1')!.answers['3x3']!.answered, false);
+    } finally {
+      await gated.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -26,7 +26,7 @@ export const QUESTIONS: readonly Question[] = [
   { id: '/m/0k4j', english: 'cars', aliases: ['car', 'vehicles'], chinese: '汽车', chineseAliases: ['小汽车', '轿车', '车辆'] },
   { id: '/m/015kr', english: 'bridges', aliases: ['bridge'], chinese: '桥', chineseAliases: ['桥梁'] },
   { id: '/m/019jd', english: 'boats', aliases: ['boat'], chinese: '船', chineseAliases: ['船只', '小船'] },
-  { id: '/m/0cdl1', english: 'palm trees', aliases: ['palm tree', 'palms'], chinese: '棕榈树', chineseAliases: ['棕榈'] },
+  { id: '/m/0cdl1', english: 'palm trees', aliases: ['palm tree', 'palms', 'palm'], chinese: '棕榈树', chineseAliases: ['棕榈'] },
   { id: '/m/09d_r', english: 'mountains or hills', aliases: ['mountains', 'hills', 'mountain', 'hill'], chinese: '山', chineseAliases: ['山脉', '山丘', '山或丘陵', '山峰'] },
   { id: '/m/01pns0', english: 'fire hydrant', aliases: ['fire hydrants', 'hydrants', 'hydrant'], chinese: '消防栓', chineseAliases: ['消防龙头'] },
   { id: '/m/01lynh', english: 'stairs', aliases: ['staircase', 'steps'], chinese: '楼梯', chineseAliases: ['台阶', '阶梯'] },
