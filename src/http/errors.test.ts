@@ -146,8 +146,12 @@ describe('error table', () => {
     }
   });
 
-  it('an unknown path gets a 404 with the envelope', async () => {
-    await expectError('/createTaskz', {}, 'ERROR_REQUIRED_FIELDS', /POST \/createTask/, 404);
+  it('ERROR_NO_SUCH_METHOD: an unknown path, or a GET of a POST endpoint, gets a 404 with the envelope and the list of endpoints', async () => {
+    await expectError('/createTaskz', {}, 'ERROR_NO_SUCH_METHOD', /no endpoint "POST \/createTaskz"; the protocol's endpoints are POST \/createTask, \/getTaskResult, \/getBalance.*GET .*\/questions/, 404);
+    const res = await svc.app.inject({ method: 'GET', url: '/getBalance?clientKey=x' });
+    assert.equal(res.statusCode, 404);
+    assert.deepEqual(Object.keys(res.json() as object), ['errorId', 'errorCode', 'errorDescription']);
+    assert.match((res.json() as { errorDescription: string }).errorDescription, /^no endpoint "GET \/getBalance"; the protocol's endpoints are POST \/createTask/);
   });
 
   it('covered every code of the registry but the multi-node one', () => {
