@@ -104,14 +104,23 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
     metrics.requests.inc({ endpoint: req.routeOptions.url ?? 'unknown', error_code: body.errorCode });
     reply.code(200).send(body);
   });
+  // Every route registered below, so a wrong path is answered with the real list.
+  const endpoints: string[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method === 'POST' || method === 'GET') endpoints.push(`${method} ${route.url}`);
+  });
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ errorId: 1, errorCode: 'ERROR_REQUIRED_FIELDS', errorDescription: `no endpoint ${req.method} ${req.url.slice(0, 100)}; the protocol's endpoints are POST /createTask, /getTaskResult, /getBalance` });
+    const post = endpoints.filter((e) => e.startsWith('POST ')).map((e) => e.slice(5));
+    const get = endpoints.filter((e) => e.startsWith('GET ')).map((e) => e.slice(4));
+    const shown = JSON.stringify(`${req.method} ${req.url.split('?')[0]!.slice(0, 100)}`);
+    reply.code(404).send(envelopeOf(new ProtocolError('ERROR_NO_SUCH_METHOD', `no endpoint ${shown}; the protocol's endpoints are POST ${post.join(', ')} (JSON body); also GET ${get.join(', ')}`)));
   });
 
   registerRoutes(app, {
     tasks, metrics,
     playground: readFileSync(path.join(PROJECT_ROOT, 'public', 'index.html'), 'utf8'),
     samples: loadSamples(resolveFromRoot(config.samplesDir)),
+    questions: () => solver.questionTable(),
     ready: async () => {
       const checks: Record<string, string> = { model: 'ok', database: 'ok' };
       await accounts.ping().catch((err: Error) => { checks.database = `down: ${err.message}`; });

@@ -62,6 +62,18 @@ it('solve prints the answer with per-cell scores, locally and through a server',
   await assert.rejects(gl(['solve', file, '--question', 'cars', '--grid', '5x5']), (e: { stderr: string }) => /--grid must be one of 3x3, 4x4, 1x1/.test(e.stderr));
 });
 
+it('questions: per question and grid, whether the models answer it, and why not', async () => {
+  const text = (await gl(['questions'])).stdout;
+  assert.match(text, /\/m\/0k4j\s+cars\s+yes\s+yes\s+yes\s+汽车/);
+  assert.match(text, /\/m\/0cdl1\s+palm trees\s+yes\s+gated\s+yes/);
+  assert.match(text, /\/m\/0pg52\s+taxis\s+no class\s+no class\s+no class/);
+  const json = JSON.parse((await gl(['questions', '--json'])).stdout) as { questions: { id: string; answers: Record<string, { answered: boolean; model: string; reason?: string }> }[] };
+  const palm = json.questions.find((q) => q.id === '/m/0cdl1')!;
+  assert.equal(palm.answers['3x3']!.answered, true);
+  assert.equal(palm.answers['3x3']!.model, 'tiny-colour-fixture');
+  assert.match(palm.answers['4x4']!.reason!, /below its validation gate/);
+});
+
 it('--help explains every command; an unknown one says what exists', async () => {
   const help = (await gl(['--help'])).stdout;
   for (const cmd of ['serve', 'keys', 'solve', 'eval', 'calibrate-grid4', 'questions']) assert.match(help, new RegExp(`\\n  ${cmd} `));

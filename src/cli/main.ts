@@ -2,13 +2,13 @@
 /** The gridlens command line: serve, keys, solve, eval, questions. */
 import { parseArgs } from 'node:util';
 import { loadConfig, settingsTable, type SettingName } from '../config.js';
-import { QUESTIONS } from '../protocol/questions.js';
 import { serve } from '../server.js';
 import { CliError } from './errors.js';
 import { EVAL_HELP, evalCommand } from './eval.js';
 import { CALIBRATE_HELP, calibrateGrid4Command } from './calibrate-grid4.js';
 import { KEYS_HELP, keysCommand } from './keys.js';
 import { SOLVE_HELP, solveCommand } from './solve.js';
+import { QUESTIONS_HELP, questionsCommand } from './questions.js';
 
 const HELP = `gridlens: self-hosted recognition for reCAPTCHA v2 image challenges
 
@@ -20,7 +20,7 @@ Commands:
   solve       answer one picture locally: gridlens solve grid.jpg --question /m/015qff
   eval        measure a model on labelled tiles (--tiles) or 4x4 challenges (--grid4)
   calibrate-grid4  fit a tile model's 4x4 settings on labelled 4x4 challenges
-  questions   list the question IDs with their English and Chinese names
+  questions   list the question IDs, and whether (and how well) the models answer each [--json]
 
 Quick start:
   gridlens keys create --points 100000 --json
@@ -29,7 +29,8 @@ Quick start:
 ${KEYS_HELP.split('\n')[0]}
 ${SOLVE_HELP.split('\n')[0]}
 ${EVAL_HELP.split('\n')[0]}
-${CALIBRATE_HELP.split('\n')[0]}`;
+${CALIBRATE_HELP.split('\n')[0]}
+${QUESTIONS_HELP.split('\n')[0]}`;
 
 const SERVE_HELP = `gridlens serve: run the service
 
@@ -48,10 +49,6 @@ async function serveCommand(argv: string[]): Promise<void> {
   if (values.db !== undefined) flags.dbPath = values.db;
   if (values.model !== undefined) flags.modelDir = values.model;
   await serve(loadConfig(flags));
-}
-
-function questionsCommand(): void {
-  for (const q of QUESTIONS) console.log(`${q.id.padEnd(11)} ${q.english.padEnd(20)} ${q.chinese}`);
 }
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void> | void> = {

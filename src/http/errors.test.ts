@@ -89,6 +89,9 @@ describe('error table', () => {
 
   it('ERROR_UNKNOWN_QUESTION: unknown ID, and a 10 kB question not echoed back', async () => {
     await expectError('/createTask', task({ question: '/m/nothing' }), 'ERROR_UNKNOWN_QUESTION', /\/m\/nothing.*\/m\/015qff/);
+    await expectError('/createTask', task({ question: 'trafic lights' }), 'ERROR_UNKNOWN_QUESTION', /"trafic lights" is not a known question; did you mean "traffic lights" \(\/m\/015qff\)\?/);
+    await expectError('/createTask', task({ question: '/m/015qf' }), 'ERROR_UNKNOWN_QUESTION', /did you mean "traffic lights" \(\/m\/015qff\)\?/);
+    await expectError('/createTask', task({ question: 'elephants' }), 'ERROR_UNKNOWN_QUESTION', /^(?!.*did you mean)/);
     const r = await post(svc, '/createTask', task({ question: 'x'.repeat(10_240) }));
     assert.equal(r.errorCode, 'ERROR_UNKNOWN_QUESTION');
     assert.ok(r.errorDescription.length < 400);
@@ -101,8 +104,8 @@ describe('error table', () => {
   });
 
   it('ERROR_CAPTCHA_UNSOLVABLE: a question whose class the model was not trained on, naming it', async () => {
-    await expectError('/createTask', task({ question: '/m/0pg52' }), 'ERROR_CAPTCHA_UNSOLVABLE', /taxis/);
-    await expectError('/createTask', task({ question: 'school bus' }), 'ERROR_CAPTCHA_UNSOLVABLE', /school bus/);
+    await expectError('/createTask', task({ question: '/m/0pg52' }), 'ERROR_CAPTCHA_UNSOLVABLE', /taxis.*no trained class/);
+    await expectError('/createTask', task({ question: 'school bus' }), 'ERROR_CAPTCHA_UNSOLVABLE', /school bus.*no trained class/);
   });
 
   it('ERROR_NO_SUCH_CAPCHA_ID: an unknown task id', async () => {
@@ -143,8 +146,12 @@ describe('error table', () => {
     }
   });
 
-  it('an unknown path gets a 404 with the envelope', async () => {
-    await expectError('/createTaskz', {}, 'ERROR_REQUIRED_FIELDS', /POST \/createTask/, 404);
+  it('ERROR_NO_SUCH_METHOD: an unknown path, or a GET of a POST endpoint, gets a 404 with the envelope and the list of endpoints', async () => {
+    await expectError('/createTaskz', {}, 'ERROR_NO_SUCH_METHOD', /no endpoint "POST \/createTaskz"; the protocol's endpoints are POST \/createTask, \/getTaskResult, \/getBalance.*GET .*\/questions/, 404);
+    const res = await svc.app.inject({ method: 'GET', url: '/getBalance?clientKey=x' });
+    assert.equal(res.statusCode, 404);
+    assert.deepEqual(Object.keys(res.json() as object), ['errorId', 'errorCode', 'errorDescription']);
+    assert.match((res.json() as { errorDescription: string }).errorDescription, /^no endpoint "GET \/getBalance"; the protocol's endpoints are POST \/createTask/);
   });
 
   it('covered every code of the registry but the multi-node one', () => {

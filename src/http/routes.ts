@@ -1,7 +1,7 @@
 /** HTTP routes: thin wrappers that map domain results and ProtocolErrors onto the envelope. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ProtocolError, envelopeOf } from '../protocol/errors.js';
-import { QUESTIONS } from '../protocol/questions.js';
+import type { QuestionRow } from '../solver/coverage.js';
 import type { TaskService } from '../tasks/service.js';
 import type { Sample } from '../playground/samples.js';
 import type { Metrics } from './metrics.js';
@@ -14,6 +14,8 @@ export interface RouteDeps {
   ready: () => Promise<Record<string, string>>;
   playground: string;
   samples: Sample[];
+  /** Every question with what the running models answer (Solver.questionTable). */
+  questions: () => QuestionRow[];
 }
 
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
@@ -46,7 +48,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
-  app.get('/questions', async () => ({ questions: QUESTIONS }));
+  app.get('/questions', async () => ({ questions: deps.questions() }));
 
   // The playground: one static page (public/index.html), plus sample challenges.
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(deps.playground));

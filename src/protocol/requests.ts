@@ -4,7 +4,7 @@
  * field and what is allowed.
  */
 import { ProtocolError } from './errors.js';
-import { describeQuestion, resolveQuestion, type Question } from './questions.js';
+import { describeQuestion, promptGrid, resolveQuestion, suggestQuestions, type Question } from './questions.js';
 import { GRID_KINDS, isGridKind, type GridKind } from '../imaging/grid.js';
 
 export const TASK_TYPE = 'ReCaptchaV2Classification';
@@ -14,6 +14,8 @@ export interface CreateTaskInput {
   question: Question;
   confidence?: number;
   grid?: GridKind;
+  /** The kind the prompt text names ("images" 3x3, "squares" 4x4), for a screenshot of another size. */
+  promptGrid?: GridKind;
   scores: boolean;
 }
 
@@ -63,7 +65,9 @@ export function parseCreateTask(body: Json): CreateTaskInput {
   }
   const question = resolveQuestion(task.question);
   if (!question) {
-    throw new ProtocolError('ERROR_UNKNOWN_QUESTION', `task.question ${describeQuestion(task.question)} is not a known question: use an ID from the table (e.g. "/m/015qff" traffic lights, "/m/0k4j" cars), or English/Chinese prompt text; GET /questions lists them`);
+    const near = suggestQuestions(task.question).map((q) => `"${q.english}" (${q.id})`);
+    const hint = near.length ? ` did you mean ${near.join(' or ')}?` : '';
+    throw new ProtocolError('ERROR_UNKNOWN_QUESTION', `task.question ${describeQuestion(task.question)} is not a known question;${hint} use an ID from the table (e.g. "/m/015qff" traffic lights, "/m/0k4j" cars), or English/Chinese prompt text; GET /questions lists them`);
   }
   const grid = task.grid;
   if (grid !== undefined && grid !== null && grid !== '' && !isGridKind(grid)) {
@@ -78,6 +82,7 @@ export function parseCreateTask(body: Json): CreateTaskInput {
     question,
     confidence: parseConfidence(task.confidence),
     grid: isGridKind(grid) ? grid : undefined,
+    promptGrid: promptGrid(task.question),
     scores: task.scores === true,
   };
 }

@@ -60,7 +60,7 @@ export class TaskService {
     const input = parseCreateTask(asBody(body));
     const leave = this.d.limits.enter(account.id);
     try {
-      const picture = await readPicture(decodeBase64(input.image), input.grid, this.d.config.maxImagePixels);
+      const picture = await readPicture(decodeBase64(input.image), input.grid, this.d.config.maxImagePixels, input.promptGrid);
       this.d.solver.classFor(input.question, picture.kind); // unanswerable questions fail before the balance check
       const price = this.priceOf(picture.kind);
       if ((await this.d.accounts.balance(account.id)) < price) throw zeroBalance(price);
