@@ -12,6 +12,7 @@ import { PROJECT_ROOT } from '../config.js';
 import { hashKey, newClientKey } from './keys.js';
 import type { Account, AccountStore, AccountSummary } from './store.js';
 import { guarded } from './unavailable.js';
+import { refundTaskId, rowToFeedback, startOfUtcDay } from './feedback.js';
 import { pgCharger, type PgChargeOptions } from './pg-charge.js';
 
 const MIGRATIONS = path.join(PROJECT_ROOT, 'migrations', 'postgres');
@@ -94,6 +95,32 @@ export async function openPostgresStore(url: string, charges: PgChargeOptions = 
       ...r, balance: Number(r.balance), ledgerSum: Number(r.ledgerSum),
       createdAt: new Date(r.createdAt as string).toISOString(), revokedAt: r.revokedAt ? new Date(r.revokedAt as string).toISOString() : null,
     }) as AccountSummary)),
+    addFeedback: (r, refund) => db(() => inTx(async (c) => {
+      // the account row's lock serialises one key's refunds, so the daily cap holds across nodes
+      await c.query('SELECT id FROM accounts WHERE id = $1 FOR UPDATE', [r.accountId]);
+      let refunded = 0;
+      if (refund && r.invalid) {
+        const { rows: [n] } = await c.query<{ n: string }>("SELECT COUNT(*) AS n FROM ledger WHERE account_id = $1 AND kind = 'refund' AND task_id LIKE 'feedback:%' AND created_at >= $2", [r.accountId, startOfUtcDay()]);
+        if (Number(n!.n) < refund.maxPerDay) {
+          const { rows } = await c.query<{ p: string }>("SELECT -points AS p FROM ledger WHERE task_id = $1 AND kind = 'charge'", [r.taskId]);
+          refunded = Number(rows[0]?.p ?? 0);
+        }
+      }
+      const ins = await c.query(
+        `INSERT INTO feedback (task_id, account_id, source, kind, question, class, picture, answer, correction, invalid, code, message, refunded)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (task_id) DO NOTHING`,
+        [r.taskId, r.accountId, r.source, r.kind, r.questionId, r.className, r.picture ?? null, JSON.stringify(r.answer),
+          r.correction ? JSON.stringify(r.correction) : null, r.invalid, r.code, r.message, refunded]);
+      if (ins.rowCount !== 1) return { stored: false, refunded: 0 };
+      if (refunded > 0) {
+        await c.query("WITH l AS (INSERT INTO ledger (account_id, kind, points, task_id, note) VALUES ($1, 'refund', $2, $3, 'reported wrong answer')) UPDATE accounts SET balance = balance + $2 WHERE id = $1",
+          [r.accountId, refunded, refundTaskId(r.taskId)]);
+      }
+      return { stored: true, refunded };
+    })),
+    listFeedback: (opts = {}) => db(async () => (await pool.query(
+      `SELECT id, task_id, account_id, source, kind, question, class, ${opts.pictures ? 'picture' : 'NULL AS picture'}, answer, correction, invalid, code, message, refunded, created_at
+       FROM feedback ORDER BY id`)).rows.map(rowToFeedback)),
     ping: () => db(async () => { await pool.query('SELECT 1'); }),
     close: async () => {
       await charger.close();

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { PROJECT_ROOT } from '../config.js';
 import { hashKey, newClientKey } from './keys.js';
 import type { Account, AccountStore, AccountSummary } from './store.js';
+import { refundTaskId, rowToFeedback, startOfUtcDay, type FeedbackReport, type RefundPolicy } from './feedback.js';
 
 const MIGRATIONS = path.join(PROJECT_ROOT, 'migrations', 'sqlite');
 
@@ -48,7 +49,31 @@ export function openSqliteStore(file: string): AccountStore {
     list: db.prepare(`SELECT a.id, a.key_hint AS keyHint, a.name, a.balance, a.created_at AS createdAt, a.revoked_at AS revokedAt,
                       COALESCE((SELECT SUM(points) FROM ledger l WHERE l.account_id = a.id), 0) AS ledgerSum
                       FROM accounts a ORDER BY a.id`),
+    addFeedback: db.prepare(`INSERT INTO feedback (task_id, account_id, source, kind, question, class, picture, answer, correction, invalid, code, message, refunded)
+                             VALUES (@taskId, @accountId, @source, @kind, @questionId, @className, @picture, @answer, @correction, @invalid, @code, @message, @refunded)
+                             ON CONFLICT (task_id) DO NOTHING`),
+    chargeOf: db.prepare("SELECT -points FROM ledger WHERE task_id = ? AND kind = 'charge'").pluck(),
+    refundsSince: db.prepare("SELECT COUNT(*) FROM ledger WHERE account_id = ? AND kind = 'refund' AND task_id LIKE 'feedback:%' AND created_at >= ?").pluck(),
+    listFeedback: db.prepare('SELECT * FROM feedback ORDER BY id'),
+    listFeedbackNoPictures: db.prepare('SELECT id, task_id, account_id, source, kind, question, class, NULL AS picture, answer, correction, invalid, code, message, refunded, created_at FROM feedback ORDER BY id'),
   };
+
+  const feedbackTx = db.transaction((r: FeedbackReport, refund: RefundPolicy | undefined) => {
+    let refunded = 0;
+    if (refund && r.invalid && (q.refundsSince.get(r.accountId, startOfUtcDay()) as number) < refund.maxPerDay) {
+      refunded = (q.chargeOf.get(r.taskId) as number | undefined) ?? 0;
+    }
+    const row = {
+      ...r, picture: r.picture ?? null, answer: JSON.stringify(r.answer), correction: r.correction ? JSON.stringify(r.correction) : null,
+      invalid: r.invalid ? 1 : 0, refunded,
+    };
+    if (q.addFeedback.run(row).changes !== 1) return { stored: false, refunded: 0 };
+    if (refunded > 0) {
+      q.addLedger.run(r.accountId, 'refund', refunded, refundTaskId(r.taskId), 'reported wrong answer');
+      q.credit.run(refunded, r.accountId);
+    }
+    return { stored: true, refunded };
+  });
 
   const creditTx = db.transaction((id: number, points: number, note: string) => {
     q.addLedger.run(id, 'credit', points, null, note);
@@ -95,6 +120,12 @@ export function openSqliteStore(file: string): AccountStore {
     },
     async list() {
       return q.list.all() as AccountSummary[];
+    },
+    async addFeedback(report, refund) {
+      return feedbackTx(report, refund);
+    },
+    async listFeedback(opts = {}) {
+      return ((opts.pictures ? q.listFeedback : q.listFeedbackNoPictures).all() as Record<string, unknown>[]).map(rowToFeedback);
     },
     async ping() {
       db.prepare('SELECT 1').get();

@@ -1,4 +1,6 @@
-/** What the service needs from an account store; SQLite today (sqlite-store.ts). */
+/** What the service needs from an account store: SQLite (sqlite-store.ts) or PostgreSQL (postgres-store.ts). */
+import type { FeedbackOutcome, FeedbackReport, FeedbackRow, RefundPolicy } from './feedback.js';
+
 export interface Account {
   id: number;
   balance: number;
@@ -24,6 +26,10 @@ export interface AccountStore {
   charge(accountId: number, points: number, taskId: string): Promise<boolean>;
   revoke(clientKey: string): Promise<boolean>;
   list(): Promise<AccountSummary[]>;
+  /** Keep a report (once per task); with a policy, refund the task's charge as a ledger row, in the same transaction. */
+  addFeedback(report: FeedbackReport, refund?: RefundPolicy): Promise<FeedbackOutcome>;
+  /** Every report, oldest first; pictures only when asked for. */
+  listFeedback(opts?: { pictures?: boolean }): Promise<FeedbackRow[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
