@@ -27,6 +27,8 @@ export interface FeedbackReport {
 
 export interface FeedbackRow extends FeedbackReport {
   id: number;
+  /** Size of the stored picture (0: none), also when the picture itself was not read. */
+  pictureBytes: number;
   refunded: number;
   createdAt: string;
 }
@@ -55,7 +57,7 @@ export function rowToFeedback(r: Record<string, unknown>): FeedbackRow {
   return {
     id: Number(r.id), taskId: String(r.task_id), accountId: Number(r.account_id), source: r.source as FeedbackSource,
     kind: r.kind as GridKind, questionId: String(r.question), className: String(r.class),
-    picture: r.picture ? Buffer.from(r.picture as Uint8Array) : undefined,
+    picture: r.picture ? Buffer.from(r.picture as Uint8Array) : undefined, pictureBytes: Number(r.picture_bytes ?? 0),
     answer: JSON.parse(String(r.answer)) as Solution,
     correction: r.correction ? (JSON.parse(String(r.correction)) as Correction) : undefined,
     invalid: Boolean(r.invalid), code: String(r.code), message: String(r.message), refunded: Number(r.refunded),

@@ -119,7 +119,7 @@ export async function openPostgresStore(url: string, charges: PgChargeOptions = 
       return { stored: true, refunded };
     })),
     listFeedback: (opts = {}) => db(async () => (await pool.query(
-      `SELECT id, task_id, account_id, source, kind, question, class, ${opts.pictures ? 'picture' : 'NULL AS picture'}, answer, correction, invalid, code, message, refunded, created_at
+      `SELECT id, task_id, account_id, source, kind, question, class, ${opts.pictures ? 'picture' : 'NULL AS picture'}, COALESCE(octet_length(picture), 0) AS picture_bytes, answer, correction, invalid, code, message, refunded, created_at
        FROM feedback ORDER BY id`)).rows.map(rowToFeedback)),
     ping: () => db(async () => { await pool.query('SELECT 1'); }),
     close: async () => {

@@ -54,8 +54,8 @@ export function openSqliteStore(file: string): AccountStore {
                              ON CONFLICT (task_id) DO NOTHING`),
     chargeOf: db.prepare("SELECT -points FROM ledger WHERE task_id = ? AND kind = 'charge'").pluck(),
     refundsSince: db.prepare("SELECT COUNT(*) FROM ledger WHERE account_id = ? AND kind = 'refund' AND task_id LIKE 'feedback:%' AND created_at >= ?").pluck(),
-    listFeedback: db.prepare('SELECT * FROM feedback ORDER BY id'),
-    listFeedbackNoPictures: db.prepare('SELECT id, task_id, account_id, source, kind, question, class, NULL AS picture, answer, correction, invalid, code, message, refunded, created_at FROM feedback ORDER BY id'),
+    listFeedback: db.prepare('SELECT *, COALESCE(length(picture), 0) AS picture_bytes FROM feedback ORDER BY id'),
+    listFeedbackNoPictures: db.prepare('SELECT id, task_id, account_id, source, kind, question, class, NULL AS picture, COALESCE(length(picture), 0) AS picture_bytes, answer, correction, invalid, code, message, refunded, created_at FROM feedback ORDER BY id'),
   };
 
   const feedbackTx = db.transaction((r: FeedbackReport, refund: RefundPolicy | undefined) => {

@@ -7,6 +7,7 @@ import { serve } from '../server.js';
 import { CliError } from './errors.js';
 import { EVAL_HELP, evalCommand } from './eval.js';
 import { CALIBRATE_HELP, calibrateGrid4Command } from './calibrate-grid4.js';
+import { FEEDBACK_HELP, feedbackCommand } from './feedback.js';
 import { KEYS_HELP, keysCommand } from './keys.js';
 import { SOLVE_HELP, solveCommand } from './solve.js';
 
@@ -17,6 +18,7 @@ Usage: gridlens <command> [options]        (gridlens <command> --help for detail
 Commands:
   serve       run the HTTP service (createTask / getTaskResult / getBalance)
   keys        create, credit, list and revoke client keys
+  feedback    list the reports of wrong answers, or export them as labelled tiles
   solve       answer one picture locally: gridlens solve grid.jpg --question /m/015qff
   eval        measure a model on labelled tiles (--tiles) or 4x4 challenges (--grid4)
   calibrate-grid4  fit a tile model's 4x4 settings on labelled 4x4 challenges
@@ -27,6 +29,7 @@ Quick start:
   gridlens serve --port 8080
 
 ${KEYS_HELP.split('\n')[0]}
+${FEEDBACK_HELP.split('\n')[0]}
 ${SOLVE_HELP.split('\n')[0]}
 ${EVAL_HELP.split('\n')[0]}
 ${CALIBRATE_HELP.split('\n')[0]}`;
@@ -55,7 +58,7 @@ function questionsCommand(): void {
 }
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void> | void> = {
-  serve: serveCommand, keys: keysCommand, solve: solveCommand, eval: evalCommand, 'calibrate-grid4': calibrateGrid4Command, questions: questionsCommand,
+  serve: serveCommand, keys: keysCommand, feedback: feedbackCommand, solve: solveCommand, eval: evalCommand, 'calibrate-grid4': calibrateGrid4Command, questions: questionsCommand,
 };
 
 async function main(argv: string[]): Promise<void> {
