@@ -105,7 +105,7 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
     reply.code(200).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ errorId: 1, errorCode: 'ERROR_REQUIRED_FIELDS', errorDescription: `no endpoint ${req.method} ${req.url.slice(0, 100)}; the protocol's endpoints are POST /createTask, /getTaskResult, /getBalance` });
+    reply.code(404).send({ errorId: 1, errorCode: 'ERROR_REQUIRED_FIELDS', errorDescription: `no endpoint ${req.method} ${req.url.slice(0, 100)}; the protocol's endpoints are POST /createTask, /getTaskResult, /getBalance, /getSoftID, /feedbackTask, /reportIncorrectImageCaptcha` });
   });
 
   registerRoutes(app, {

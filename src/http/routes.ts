@@ -34,6 +34,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post('/createTask', protocol('createTask', (b) => deps.tasks.createTask(b)));
   app.post('/getTaskResult', protocol('getTaskResult', (b) => deps.tasks.getTaskResult(b)));
   app.post('/getBalance', protocol('getBalance', (b) => deps.tasks.getBalance(b)));
+  app.post('/getSoftID', protocol('getSoftID', (b) => deps.tasks.getSoftId(b)));
   // Reports of a wrong answer, in CapSolver's and Anti-Captcha's shapes (shared/docs/protocol.md)
   app.post('/feedbackTask', protocol('feedbackTask', async (b) => {
     await deps.tasks.reportTask(b, 'feedbackTask');

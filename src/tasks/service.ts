@@ -121,6 +121,15 @@ export class TaskService {
     return { refunded: outcome.refunded };
   }
 
+  /**
+   * The YesCaptcha client's get_soft_id(): the vendor's developer ID for its revenue-share programme.
+   * gridlens has no such programme; the account's id answers, stable for the key.
+   */
+  async getSoftId(body: unknown): Promise<{ softID: number }> {
+    const account = await this.account(body);
+    return { softID: account.id };
+  }
+
   async getBalance(body: unknown): Promise<{ balance: number }> {
     const account = await this.account(body);
     return { balance: await this.d.accounts.balance(account.id) };
