@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The gridlens command line: serve, keys, solve, eval, questions. */
 import { parseArgs } from 'node:util';
-import { loadConfig, settingsTable, type SettingName } from '../config.js';
+import { ConfigError, loadConfig, settingsTable, type SettingName } from '../config.js';
 import { QUESTIONS } from '../protocol/questions.js';
 import { serve } from '../server.js';
 import { CliError } from './errors.js';
@@ -70,7 +70,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: Error & { code?: string }) => {
-  const known = err instanceof CliError || err.code?.startsWith('ERR_PARSE_ARGS');
+  const known = err instanceof CliError || err instanceof ConfigError || err.code?.startsWith('ERR_PARSE_ARGS');
   console.error(`gridlens: ${known ? err.message : err.stack ?? err.message}`);
   process.exit(known ? 2 : 1);
 });
