@@ -87,6 +87,21 @@ export async function openPostgresStore(url: string, charges: PgChargeOptions = 
       return Number((await c.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', [rows[0].id])).rows[0]!.balance);
     })),
     charge: async (id, points, taskId) => (points === 0 ? true : charger.charge(id, points, taskId)),
+    creditAccount: (id, points, note = 'credit') => db(() => inTx(async (c) => {
+      const { rows } = await c.query('SELECT id FROM accounts WHERE id = $1 AND revoked_at IS NULL', [id]);
+      if (!rows[0]) throw new Error('no live account has this id');
+      await creditId(c, id, points, note);
+      return Number((await c.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', [id])).rows[0]!.balance);
+    })),
+    revokeAccount: (id) => db(async () => ((await pool.query('UPDATE accounts SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [id])).rowCount ?? 0) === 1),
+    usage: (opts = {}) => db(async () => (await pool.query(
+      `SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+              COUNT(*) FILTER (WHERE kind = 'charge') AS tasks, COALESCE(-SUM(points) FILTER (WHERE kind = 'charge'), 0) AS points,
+              COUNT(*) FILTER (WHERE kind = 'refund') AS refunds, COALESCE(SUM(points) FILTER (WHERE kind = 'refund'), 0) AS refunded
+       FROM ledger WHERE ($1::bigint IS NULL OR account_id = $1) AND created_at >= $2::timestamptz AND kind IN ('charge', 'refund')
+       GROUP BY day ORDER BY day`, [opts.accountId ?? null, opts.since ?? '1970-01-01'])).rows.map((r: Record<string, unknown>) => ({
+      day: String(r.day), tasks: Number(r.tasks), points: Number(r.points), refunds: Number(r.refunds), refundedPoints: Number(r.refunded),
+    }))),
     revoke: (key) => db(async () => ((await pool.query('UPDATE accounts SET revoked_at = now() WHERE key_hash = $1 AND revoked_at IS NULL', [hashKey(key)])).rowCount ?? 0) === 1),
     list: () => db(async () => (await pool.query(
       `SELECT a.id::int AS id, a.key_hint AS "keyHint", a.name, a.balance::bigint AS balance, a.created_at AS "createdAt", a.revoked_at AS "revokedAt",

@@ -5,6 +5,7 @@ import { QUESTIONS } from '../protocol/questions.js';
 import type { TaskService } from '../tasks/service.js';
 import type { Sample } from '../playground/samples.js';
 import type { Metrics } from './metrics.js';
+import { VERSION } from '../version.js';
 
 const OK = { errorId: 0, errorCode: '', errorDescription: '' } as const;
 
@@ -45,7 +46,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return { status: 'success' };
   }));
 
-  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/health', async () => ({ status: 'ok', version: VERSION }));
   app.get('/ready', async (_req, reply) => {
     const checks = await deps.ready();
     const ok = Object.values(checks).every((v) => v === 'ok');
