@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import { PROJECT_ROOT, resolveFromRoot, type Config } from './config.js';
+import { ConfigError, PROJECT_ROOT, resolveFromRoot, type Config } from './config.js';
 import { KeyLimits } from './accounts/limits.js';
 import { openPostgresStore } from './accounts/postgres-store.js';
 import { openSqliteStore } from './accounts/sqlite-store.js';
@@ -31,9 +31,15 @@ export interface Service {
 
 /** role "tiles": MODEL_DIR, which must be a tile model; "4x4": MODEL_DIR_4X4, a tile or picture model. */
 async function serving(dir: string, role: 'tiles' | '4x4', config: Config, onBatch?: (batch: number, ms: number) => void): Promise<ServingModel> {
-  const model = loadModel(resolveFromRoot(dir));
+  const setting = role === 'tiles' ? 'MODEL_DIR' : 'MODEL_DIR_4X4';
+  let model: ReturnType<typeof loadModel>;
+  try {
+    model = loadModel(resolveFromRoot(dir));
+  } catch (err) {
+    throw new ConfigError(`${setting} ${JSON.stringify(dir)}: ${(err as Error).message}; it must be a model folder with model.json and model.onnx, such as ${role === 'tiles' ? 'models/gridlens-tiles' : 'models/gridlens-grid4 (or empty)'}`);
+  }
   if (role === 'tiles' && model.manifest.input.unit === 'picture') {
-    throw new Error(`MODEL_DIR ${dir} holds a 4x4 picture model (input.unit "picture"); it belongs in MODEL_DIR_4X4, MODEL_DIR needs a tile model such as models/gridlens-tiles`);
+    throw new ConfigError(`MODEL_DIR ${dir} holds a 4x4 picture model (input.unit "picture"); it belongs in MODEL_DIR_4X4, MODEL_DIR needs a tile model such as models/gridlens-tiles`);
   }
   const pool = await InferencePool.start(model, config.inferenceWorkers, config.inferenceThreads);
   if (onBatch) pool.onBatch = onBatch;

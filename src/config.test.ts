@@ -11,6 +11,11 @@ it('defaults, then environment, then overrides; frozen', () => {
 });
 
 it('names the variable and the allowed values on bad input', () => {
-  assert.throws(() => loadConfig({}, { PORT: 'eighty' }), /PORT \(port\) must be an integer >= 0, got "eighty"/);
+  assert.throws(() => loadConfig({}, { PORT: 'eighty' }), /PORT \(port\) must be an integer from 0 to 65535, got "eighty"/);
+  assert.throws(() => loadConfig({}, { PORT: '99999' }), /^ConfigError: PORT \(port\) must be an integer from 0 to 65535, got "99999"$/);
+  assert.throws(() => loadConfig({}, { LOG_LEVEL: 'verbose' }), /^ConfigError: LOG_LEVEL \(logLevel\) must be one of fatal, error, warn, info, debug, trace, silent; got "verbose"$/);
+  assert.throws(() => loadConfig({}, { FEEDBACK_REFUND: 'maybe' }), /FEEDBACK_REFUND \(feedbackRefund\) must be on or off/);
+  assert.equal(loadConfig({}, { FEEDBACK_REFUND: 'on' }).feedbackRefund, true);
+  assert.equal(loadConfig({}, {}).feedbackRefund, false);
   assert.throws(() => loadConfig({}, { TASK_TTL_SECONDS: '10' }), /TASK_TTL_SECONDS.*>= 300/);
 });

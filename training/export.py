@@ -87,10 +87,9 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
 
     root = data.shared_data() / "tiles-v1"
-    rows = data.read_manifest(root / "manifest.csv")
-    n_tiles_v1 = len(rows)
-    if state["args"].get("labels"):
-        rows += data.extra_label_rows(data.project_root() / state["args"]["labels"])
+    n_tiles_v1 = len(data.read_manifest(root / "manifest.csv"))
+    rows = data.training_rows(state["args"].get("labels"), state["args"].get("limit", 0), state["args"]["seed"], log=lambda _m: None)
+    sources = " + ".join(data.label_sources(state["args"].get("labels")))
     tiles = data.load_images(root, rows, size, f"tiles-{len(rows)}")
     split = json.loads((run / "split.json").read_text())
     val_files, fit_files = split["val_files"], split.get("fit_files", [])
@@ -167,7 +166,7 @@ def main():
                    activation=head_out, classes=classes, questions={c: QUESTION_IDS.get(c, []) for c in answerable},
                    thresholds=thresholds,
                    grids={"3x3": answerable, "1x1": answerable, "4x4": grid4},
-                   data={"train": f"tiles-v1 + {state['args']['labels']}/*.csv ({len(rows) - n_tiles_v1} tiles of unlabeled-v1)" if len(rows) > n_tiles_v1 else "tiles-v1", "manifestSha1": manifest_sha, "split": "near_cluster, stratified by class",
+                   data={"train": f"tiles-v1 + {sources} ({len(rows) - n_tiles_v1} tiles of our own labels)" if len(rows) > n_tiles_v1 else "tiles-v1", "manifestSha1": manifest_sha, "split": "near_cluster, stratified by class",
                          "valFraction": state["args"]["val_fraction"], "fitFraction": state["args"].get("fit_fraction", 0), "seed": state["args"]["seed"],
                          "unlabeled": "unlabeled-v1 3x3 tiles (pseudo-labels)" if state["args"]["pseudo"] else None,
                          "trainArgs": state["args"]},

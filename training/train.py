@@ -56,8 +56,10 @@ def parse_args(argv=None):
     p.add_argument("--mix", type=float, default=0.5, help="probability of mixup/cutmix per batch")
     p.add_argument("--pseudo", type=float, default=0.0, help="confidence for pseudo-labels on unlabeled-v1 3x3 tiles (0 = off)")
     p.add_argument("--pseudo-start", type=int, default=10, help="epoch from which pseudo-labels are used")
-    p.add_argument("--labels", default="data/labels", help="folder of our own label CSVs for unlabeled-v1 tiles, merged with tiles-v1 ('' = none)")
-    p.add_argument("--limit", type=int, default=0, help="use at most this many labelled tiles (smoke runs)")
+    p.add_argument("--labels", action="append",
+                   help="a label source merged with tiles-v1, repeatable: a folder of our own label CSVs for unlabeled-v1 tiles, "
+                        "or a folder written by `gridlens feedback export` (labels.csv + tiles/); default data/labels ('' = none)")
+    p.add_argument("--limit", type=int, default=0, help="use at most this many labelled tiles (smoke runs); tiles from feedback exports are always kept")
     p.add_argument("--val-fraction", type=float, default=0.15)
     p.add_argument("--fit-fraction", type=float, default=0.10,
                    help="clusters per class held out of training to fit thresholds and calibration (never reported)")
@@ -128,15 +130,7 @@ def main(argv=None):
     _NORM["mean"], _NORM["std"] = norm_for(args.arch)
 
     root = data.shared_data() / "tiles-v1"
-    rows = data.read_manifest(root / "manifest.csv")
-    if args.labels:
-        extra = data.extra_label_rows(data.project_root() / args.labels)
-        rows += extra
-        if extra:
-            log(f"merged {len(extra)} tiles labelled in {args.labels}")
-    if args.limit:
-        rng = np.random.default_rng(args.seed)
-        rows = [rows[i] for i in sorted(rng.choice(len(rows), args.limit, replace=False))]
+    rows = data.training_rows(args.labels, args.limit, args.seed, log)
     # every class with tiles; a class of the question table without tiles stays untrained (and unanswered)
     classes = sorted({r["class"] for r in rows} | ({"other"} if "other" in QUESTION_IDS else set()))
     log(f"loading {len(rows)} labelled tiles from {root}")

@@ -72,6 +72,17 @@ describe('error table', () => {
     await expectError('/getTaskResult', { clientKey: key }, 'ERROR_REQUIRED_FIELDS', /taskId/);
   });
 
+  it('ERROR_REQUIRED_FIELDS: a wrong type is not "missing": it names the field, the type sent and the type expected', async () => {
+    await expectError('/createTask', task({ question: 5 }), 'ERROR_REQUIRED_FIELDS', /^task\.question has the wrong type: expected a string, got a number \(5\)/);
+    await expectError('/createTask', task({ image: ['a'] }), 'ERROR_REQUIRED_FIELDS', /^task\.image has the wrong type: expected a string, got an array/);
+    await expectError('/createTask', task({ type: true }), 'ERROR_REQUIRED_FIELDS', /^task\.type has the wrong type: expected a string, got a boolean/);
+    await expectError('/createTask', { clientKey: key, task: 'x' }, 'ERROR_REQUIRED_FIELDS', /^task has the wrong type: expected an object, got a string/);
+    await expectError('/getTaskResult', { clientKey: key, taskId: 123 }, 'ERROR_REQUIRED_FIELDS', /^taskId has the wrong type: expected a string, got a number \(123\)/);
+    await expectError('/getTaskResult', { clientKey: key }, 'ERROR_REQUIRED_FIELDS', /^taskId is missing/);
+    await expectError('/createTask', task({ question: undefined }), 'ERROR_REQUIRED_FIELDS', /^task\.question is missing/);
+    await expectError('/getBalance', { clientKey: 42 }, 'ERROR_KEY_DOES_NOT_EXIST', /^clientKey has the wrong type: expected a string, got a number/);
+  });
+
   it('ERROR_PARSE_IMAGE_FAIL: non-base64, bytes that are no image, a truncated image, a 50 MB body', async () => {
     await expectError('/createTask', task({ image: 'this is not base64!!' }), 'ERROR_PARSE_IMAGE_FAIL', /task\.image.*base64/);
     await expectError('/createTask', task({ image: Buffer.from('hello world, not an image').toString('base64') }), 'ERROR_PARSE_IMAGE_FAIL', /JPEG, PNG, WebP or GIF/);

@@ -69,18 +69,26 @@ def load_images(root: Path, rows: list[dict], size: int, cache_name: str, log=pr
     x_src = np.zeros((len(rows), src, src, 3), np.uint8)
     x_eval = np.zeros((len(rows), size, size, 3), np.uint8)
     seen = 0
-    for tar_root, tar_name in sorted({(str(r.get("root", root)), r["tar"]) for r in rows}):
+
+    def put(i: int, img: np.ndarray) -> None:
+        nonlocal seen
+        x_src[i] = np.asarray(Image.fromarray(img).resize((src, src), Image.BILINEAR))
+        x_eval[i] = resize_like_service(img, size)
+        seen += 1
+        if seen % 2000 == 0:
+            log(f"  decoded {seen}/{len(rows)} {cache_name} images")
+
+    # rows from an exported feedback folder name their image file; the others live in tars
+    for i, r in enumerate(rows):
+        if r.get("path"):
+            put(i, _decode(Path(r["path"]).read_bytes()))
+    for tar_root, tar_name in sorted({(str(r.get("root", root)), r["tar"]) for r in rows if not r.get("path")}):
         with tarfile.open(Path(tar_root) / tar_name) as tar:
             for member in tar:
                 i = index.get(member.name)
                 if i is None or not member.isfile():
                     continue
-                img = _decode(tar.extractfile(member).read())
-                x_src[i] = np.asarray(Image.fromarray(img).resize((src, src), Image.BILINEAR))
-                x_eval[i] = resize_like_service(img, size)
-                seen += 1
-                if seen % 2000 == 0:
-                    log(f"  decoded {seen}/{len(rows)} {cache_name} images")
+                put(i, _decode(tar.extractfile(member).read()))
     if seen != len(rows):
         raise RuntimeError(f"{cache_name}: found {seen} of {len(rows)} manifest images in the tars under {root}")
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -109,6 +117,67 @@ def extra_label_rows(labels_dir: Path) -> list[dict]:
                          "labels": lab["class"], "kind": "recaptcha_tile", "near_cluster": "u:" + src["near_cluster"],
                          "method": lab["method"]})
     return rows
+
+
+def is_feedback_export(folder: Path) -> bool:
+    """A folder written by `gridlens feedback export --out DIR`: labels.csv beside tiles/."""
+    return (folder / "labels.csv").is_file() and (folder / "tiles").is_dir()
+
+
+def feedback_label_rows(folder: Path) -> list[dict]:
+    """Tiles labelled from users' reports (`gridlens feedback export`): labels.csv rows of
+    pix_sha1,file,class,method,task_id whose file is an image in the folder itself. Shaped like
+    tiles-v1's manifest; the nine tiles of one report share a near_cluster, so the split keeps
+    them together."""
+    rows = []
+    for lab in read_manifest(folder / "labels.csv"):
+        path = folder / lab["file"]
+        if not path.is_file():
+            raise ValueError(f"{folder}/labels.csv: {lab['file']} is not in the folder")
+        pixels = np.asarray(Image.open(path).convert("RGB"))
+        if hashlib.sha1(pixels.tobytes()).hexdigest() != lab["pix_sha1"]:
+            raise ValueError(f"{folder}/labels.csv: {lab['file']} does not have pix_sha1 {lab['pix_sha1']}")
+        rows.append({"file": f"feedback:{folder.name}/{lab['file']}", "path": str(path), "tar": "", "class": lab["class"],
+                     "labels": lab["class"], "kind": "recaptcha_tile", "near_cluster": "f:" + lab["task_id"],
+                     "method": lab["method"], "feedback": "1"})
+    return rows
+
+
+def label_source_rows(path: Path) -> list[dict]:
+    """One `train.py --labels` source: an exported feedback folder, or a folder of unlabeled-v1 label CSVs."""
+    return feedback_label_rows(path) if is_feedback_export(path) else extra_label_rows(path)
+
+
+def label_sources(labels) -> list[str]:
+    """train.py's --labels as a list: None (not given) is data/labels; '' entries mean none; a run
+    saved before --labels was repeatable holds one string."""
+    if labels is None:
+        labels = ["data/labels"]
+    elif isinstance(labels, str):
+        labels = [labels]
+    return [s for s in labels if s]
+
+
+def training_rows(labels, limit: int, seed: int, log=print) -> list[dict]:
+    """The labelled rows of a tile run, in train.py's order: tiles-v1, then the label CSV folders,
+    drawn down to --limit, then every tile of the feedback exports (never drawn away). export.py and
+    train_grid4.py call this with a run's saved arguments to see the same rows."""
+    rows = read_manifest(shared_data() / "tiles-v1" / "manifest.csv")
+    feedback = []
+    for source in label_sources(labels):
+        extra = label_source_rows(project_root() / source)
+        if extra and extra[0].get("feedback"):
+            feedback += extra
+            hist = {c: sum(r["class"] == c for r in extra) for c in sorted({r["class"] for r in extra})}
+            log(f"merged {len(extra)} tiles from the feedback export {source}: {hist}")
+        else:
+            rows += extra
+            if extra:
+                log(f"merged {len(extra)} tiles labelled in {source}")
+    if limit:
+        rng = np.random.default_rng(seed)
+        rows = [rows[i] for i in sorted(rng.choice(len(rows), max(0, limit - len(feedback)), replace=False))]
+    return rows + feedback
 
 
 def split_by_cluster(rows: list[dict], val_fraction: float, seed: int, fit_fraction: float = 0.0):
