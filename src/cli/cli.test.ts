@@ -73,6 +73,8 @@ it('questions: per question and grid, whether the models answer it, and why not'
   assert.equal(palm.answers['3x3']!.answered, true);
   assert.equal(palm.answers['3x3']!.model, 'tiny-colour-fixture');
   assert.match(palm.answers['4x4']!.reason!, /below its validation gate/);
+});
+
 it('keys credit and revoke by name or key prefix, refusing an ambiguous prefix; keys list shows names', async () => {
   const db = path.join(mkdtempSync(path.join(os.tmpdir(), 'gl-cli-')), 'k.sqlite');
   const create = async (name: string) => (JSON.parse((await gl(['keys', 'create', '--points', '10', '--name', name, '--json', '--db', db])).stdout) as { clientKey: string }).clientKey;

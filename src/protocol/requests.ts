@@ -103,7 +103,7 @@ export function parseCreateTask(body: Json): CreateTaskInput {
     question,
     confidence: parseConfidence(task.confidence),
     grid: isGridKind(grid) ? grid : undefined,
-    promptGrid: promptGrid(task.question),
+    promptGrid: promptGrid(text),
     scores: task.scores === true,
   };
 }
