@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { PROJECT_ROOT, resolveFromRoot, type Config } from './config.js';
+import { ConfigError, PROJECT_ROOT, resolveFromRoot, type Config } from './config.js';
 import { KeyLimits } from './accounts/limits.js';
 import { openPostgresStore } from './accounts/postgres-store.js';
 import { openSqliteStore } from './accounts/sqlite-store.js';
@@ -41,9 +41,15 @@ export interface Service {
 
 /** role "tiles": MODEL_DIR, which must be a tile model; "4x4": MODEL_DIR_4X4, a tile or picture model. */
 async function serving(dir: string, role: 'tiles' | '4x4', config: Config, onBatch?: (batch: number, ms: number) => void): Promise<ServingModel> {
-  const model = loadModel(resolveFromRoot(dir));
+  const setting = role === 'tiles' ? 'MODEL_DIR' : 'MODEL_DIR_4X4';
+  let model: ReturnType<typeof loadModel>;
+  try {
+    model = loadModel(resolveFromRoot(dir));
+  } catch (err) {
+    throw new ConfigError(`${setting} ${JSON.stringify(dir)}: ${(err as Error).message}; it must be a model folder with model.json and model.onnx, such as ${role === 'tiles' ? 'models/gridlens-tiles' : 'models/gridlens-grid4 (or empty)'}`);
+  }
   if (role === 'tiles' && model.manifest.input.unit === 'picture') {
-    throw new Error(`MODEL_DIR ${dir} holds a 4x4 picture model (input.unit "picture"); it belongs in MODEL_DIR_4X4, MODEL_DIR needs a tile model such as models/gridlens-tiles`);
+    throw new ConfigError(`MODEL_DIR ${dir} holds a 4x4 picture model (input.unit "picture"); it belongs in MODEL_DIR_4X4, MODEL_DIR needs a tile model such as models/gridlens-tiles`);
   }
   const pool = await InferencePool.start(model, config.inferenceWorkers, config.inferenceThreads);
   if (onBatch) pool.onBatch = onBatch;
@@ -61,8 +67,8 @@ export async function startSolver(config: Config, onBatch?: (batch: number, ms: 
 function resultsFor(config: Config, redis: ReturnType<typeof connectRedis> | undefined): TaskResults {
   const ttlMs = config.taskTtlSeconds * 1000;
   if (redis) return new RedisResults(redis, config.redisPrefix, config.taskTtlSeconds);
-  if (config.databaseUrl || config.dbPath === ':memory:') return new ResultStore(ttlMs, config.maxStoredTasks);
-  return new SqliteResults(resolveFromRoot(config.dbPath), ttlMs, config.maxStoredTasks);
+  if (config.databaseUrl || config.dbPath === ':memory:') return new ResultStore(ttlMs, config.maxStoredTasks, undefined, config.maxStoredPictureBytes);
+  return new SqliteResults(resolveFromRoot(config.dbPath), ttlMs, config.maxStoredTasks, undefined, config.maxStoredPictureBytes);
 }
 
 /** One label per endpoint, whichever layer failed: the route's path without its slash ("createTask"). */
@@ -123,7 +129,7 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
     frameworkErrors: (err, req, reply: FastifyReply) => {
       metrics.requests.inc({ endpoint: 'not_found', error_code: 'ERROR_REQUIRED_FIELDS' });
       req.log.info({ code: err.code }, 'bad URL');
-      void reply.code(err.statusCode ?? 400).send(envelopeOf(new ProtocolError('ERROR_REQUIRED_FIELDS', `the URL is not valid or too long (${err.code}); the protocol's endpoints are POST /createTask, /getTaskResult, /getBalance`)));
+      void reply.code(err.statusCode ?? 400).send(envelopeOf(new ProtocolError('ERROR_REQUIRED_FIELDS', `the URL is not valid or too long (${err.code}); the protocol's endpoints are ${endpointList()}`)));
     },
     return503OnClosing: false, // shutdown.ts answers with the envelope instead
     clientErrorHandler: clientErrorHandler(timeouts, () => app.log, (reason) => metrics.clientErrors.inc({ reason })),
@@ -162,9 +168,20 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
     metrics.requests.inc({ endpoint: endpointLabel(req), error_code: body.errorCode });
     reply.code(200).send(body);
   });
+  // Every route registered below, so a wrong path is answered with the real list.
+  const endpoints: string[] = [];
+  const endpointList = (): string => {
+    const post = endpoints.filter((e) => e.startsWith('POST ')).map((e) => e.slice(5));
+    const get = endpoints.filter((e) => e.startsWith('GET ')).map((e) => e.slice(4));
+    return `POST ${post.join(', ')} (JSON body); also GET ${get.join(', ')}`;
+  };
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method === 'POST' || method === 'GET') endpoints.push(`${method} ${route.url}`);
+  });
   app.setNotFoundHandler((req, reply) => {
-    metrics.requests.inc({ endpoint: 'not_found', error_code: 'ERROR_REQUIRED_FIELDS' });
-    reply.code(404).send({ errorId: 1, errorCode: 'ERROR_REQUIRED_FIELDS', errorDescription: `no endpoint ${req.method} ${req.url.slice(0, 100)}; the protocol's endpoints are POST /createTask, /getTaskResult, /getBalance` });
+    metrics.requests.inc({ endpoint: 'not_found', error_code: 'ERROR_NO_SUCH_METHOD' });
+    const shown = JSON.stringify(`${req.method} ${req.url.split('?')[0]!.slice(0, 100)}`);
+    reply.code(404).send(envelopeOf(new ProtocolError('ERROR_NO_SUCH_METHOD', `no endpoint ${shown}; the protocol's endpoints are ${endpointList()}`)));
   });
 
   const inFlight = new InFlight();
@@ -181,6 +198,7 @@ export async function buildService(config: Config, opts: { accounts?: AccountSto
     tasks, metrics,
     playground: readFileSync(path.join(PROJECT_ROOT, 'public', 'index.html'), 'utf8'),
     samples: loadSamples(resolveFromRoot(config.samplesDir)),
+    questions: () => solver.questionTable(),
     ready: async () => {
       const checks: Record<string, string> = { model: 'ok', database: 'ok' };
       await accounts.ping().catch((err: Error) => { checks.database = `down: ${err.message}`; });

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 /** The repository root: this file runs from dist/src/config.js. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-type Kind = 'int' | 'string' | 'number';
+type Kind = 'int' | 'string' | 'number' | 'bool';
 
 interface Setting {
   env: string;
@@ -16,11 +16,20 @@ interface Setting {
   default: string | number;
   min?: number;
   max?: number;
+  /** For a string setting: the only values allowed. */
+  oneOf?: readonly string[];
   help: string;
 }
 
+/** A setting with a value it does not allow: one line naming both and what is allowed (exit code 2, no stack). */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const BOOL_WORDS: Readonly<Record<string, boolean>> = { '1': true, true: true, on: true, yes: true, '0': false, false: false, off: false, no: false, '': false };
+
 export const SETTINGS = {
-  port: { env: 'PORT', kind: 'int', default: 8080, min: 0, help: 'TCP port to listen on' },
+  port: { env: 'PORT', kind: 'int', default: 8080, min: 0, max: 65535, help: 'TCP port to listen on' },
   host: { env: 'HOST', kind: 'string', default: '0.0.0.0', help: 'address to bind' },
   dbPath: { env: 'DB_PATH', kind: 'string', default: 'data/gridlens.sqlite', help: 'SQLite file for accounts and the ledger (relative to the project root)' },
   modelDir: { env: 'MODEL_DIR', kind: 'string', default: 'models/gridlens-tiles', help: 'the tile model (model.json + model.onnx): 3x3 and 1x1, and 4x4 square by square when MODEL_DIR_4X4 is empty' },
@@ -38,6 +47,9 @@ export const SETTINGS = {
   decodePerKey: { env: 'DECODE_PER_KEY', kind: 'int', default: 1, min: 1, help: 'pictures larger than 450x450 decoded at once for one key; its others wait, other keys do not' },
   taskTtlSeconds: { env: 'TASK_TTL_SECONDS', kind: 'int', default: 600, min: 300, help: 'how long getTaskResult can read a result, seconds' },
   maxStoredTasks: { env: 'MAX_STORED_TASKS', kind: 'int', default: 200000, min: 1000, help: 'results kept in memory at most (oldest dropped first, never before the TTL unless over this)' },
+  maxStoredPictureBytes: { env: 'MAX_STORED_PICTURE_BYTES', kind: 'int', default: 256 * 1024 * 1024, min: 0, help: 'bytes of task pictures kept beside the results for reports (without Redis: in the SQLite file, or in memory with DATABASE_URL; oldest dropped first; 256 MiB)' },
+  feedbackRefund: { env: 'FEEDBACK_REFUND', kind: 'bool', default: 'off', help: 'on: a task reported wrong (feedbackTask, reportIncorrectImageCaptcha) is refunded, a ledger row each' },
+  feedbackRefundMaxPerDay: { env: 'FEEDBACK_REFUND_MAX_PER_DAY', kind: 'int', default: 20, min: 0, help: 'with FEEDBACK_REFUND: refunds per key per UTC day at most' },
   price3x3: { env: 'PRICE_3X3', kind: 'int', max: Number.MAX_SAFE_INTEGER, default: 6, min: 0, help: 'points charged for a 3x3 image' },
   price4x4: { env: 'PRICE_4X4', kind: 'int', max: Number.MAX_SAFE_INTEGER, default: 6, min: 0, help: 'points charged for a 4x4 image' },
   price1x1: { env: 'PRICE_1X1', kind: 'int', max: Number.MAX_SAFE_INTEGER, default: 2, min: 0, help: 'points charged for a 1x1 tile' },
@@ -51,31 +63,40 @@ export const SETTINGS = {
   redisUrl: { env: 'REDIS_URL', kind: 'string', default: '', help: 'redis://... to share task results and rate counters between nodes; empty: in this process' },
   redisPrefix: { env: 'REDIS_PREFIX', kind: 'string', default: 'gridlens:', help: 'prefix of every Redis key' },
   samplesDir: { env: 'SAMPLES_DIR', kind: 'string', default: '../shared/data', help: 'data set folder the playground (GET /) takes sample challenges from; missing: no samples' },
-  logLevel: { env: 'LOG_LEVEL', kind: 'string', default: 'info', help: 'pino level: fatal, error, warn, info, debug, trace, silent' },
+  logLevel: { env: 'LOG_LEVEL', kind: 'string', default: 'info', oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'pino level: fatal, error, warn, info, debug, trace, silent' },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
 export type Config = Readonly<{
-  [K in SettingName]: (typeof SETTINGS)[K]['kind'] extends 'string' ? string : number;
+  [K in SettingName]: (typeof SETTINGS)[K]['kind'] extends 'string' ? string : (typeof SETTINGS)[K]['kind'] extends 'bool' ? boolean : number;
 }>;
 
-function parseValue(name: SettingName, raw: string | number): string | number {
+function parseValue(name: SettingName, raw: string | number | boolean): string | number | boolean {
   const s: Setting = SETTINGS[name];
-  if (s.kind === 'string') return String(raw);
+  const got = `got ${JSON.stringify(raw)}`;
+  if (s.kind === 'string') {
+    if (s.oneOf && !s.oneOf.includes(String(raw))) throw new ConfigError(`${s.env} (${name}) must be one of ${s.oneOf.join(', ')}; ${got}`);
+    return String(raw);
+  }
+  if (s.kind === 'bool') {
+    const b = typeof raw === 'boolean' ? raw : BOOL_WORDS[String(raw).trim().toLowerCase()];
+    if (b === undefined) throw new ConfigError(`${s.env} (${name}) must be on or off (also 1/0, true/false, yes/no); ${got}`);
+    return b;
+  }
   // decimal digits only: Number() would also read "0x10", "1e3" and " 8 " (issue 19)
-  const n = typeof raw === 'number' ? raw : (s.kind === 'int' ? /^-?\d+$/ : /^-?(\d+(\.\d*)?|\.\d+)$/).test(raw) ? Number(raw) : Number.NaN;
+  const decimal = typeof raw === 'number' || (s.kind === 'int' ? /^-?\d+$/ : /^-?(\d+(\.\d*)?|\.\d+)$/).test(String(raw));
+  const n = decimal ? Number(raw) : Number.NaN;
   const ok = s.kind === 'int' ? Number.isSafeInteger(n) : Number.isFinite(n);
   if (!ok || (s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) {
-    const range = [s.min !== undefined ? ` >= ${s.min}` : '', s.max !== undefined ? ` <= ${s.max}` : ''].filter(Boolean).join(' and');
-    const allowed = `${s.kind === 'int' ? 'an integer' : 'a number'}${range}`;
-    throw new Error(`${s.env} (${name}) must be ${allowed}, got ${JSON.stringify(raw)} (decimal digits only)`);
+    const range = s.min !== undefined && s.max !== undefined ? ` from ${s.min} to ${s.max}` : s.min !== undefined ? ` >= ${s.min}` : s.max !== undefined ? ` <= ${s.max}` : '';
+    throw new ConfigError(`${s.env} (${name}) must be ${s.kind === 'int' ? 'an integer' : 'a number'}${range}, ${got}${decimal ? '' : ' (decimal digits only)'}`);
   }
   return n;
 }
 
 /** Defaults, overridden by the environment, overridden by explicit values (CLI flags, tests). */
-export function loadConfig(overrides: Partial<Record<SettingName, string | number>> = {}, env = process.env): Config {
-  const out: Record<string, string | number> = {};
+export function loadConfig(overrides: Partial<Record<SettingName, string | number | boolean>> = {}, env = process.env): Config {
+  const out: Record<string, string | number | boolean> = {};
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
     const raw = overrides[name] ?? env[SETTINGS[name].env] ?? SETTINGS[name].default;
     out[name] = parseValue(name, raw);

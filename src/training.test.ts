@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
@@ -15,6 +15,7 @@ import { startSolver } from './app.js';
 import { QUESTIONS } from './protocol/questions.js';
 
 const PY = '/usr/bin/python3';
+const PRETRAINED = path.join(PROJECT_ROOT, '..', 'shared', 'pretrained', 'coco-mobilenetv3-centernet', 'centernet.bin');
 const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision, onnx'], { stdio: 'ignore' }).status === 0;
 
 /** The service's solver on these models answers a blank picture of this kind with one score per cell. */
@@ -48,6 +49,22 @@ it('trains a tiny tile model and a tiny 4x4 model from it, exports both, and the
   assert.ok(n! >= 277 && train! + held! === n && held! > 0.1 * n! && held! < 0.3 * n!, g4);
   execFileSync(PY, ['training/export_grid4.py', '--run', path.join(dir, 'grid4-run'), '--out', path.join(dir, 'grid4')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
   await answersWith({ modelDir: path.join(dir, 'model'), modelDir4x4: path.join(dir, 'grid4') }, '4x4', '/m/015qff', 'picture');
+});
+
+it('fine-tunes a tiny tile model from the COCO-pretrained backbone, calibrates and exports it, and the service answers with it', { skip: (!hasTorch && `${PY} lacks torch/torchvision/onnx`) || (!existsSync(PRETRAINED) && `${PRETRAINED} is missing (pretrained weights live in ../shared, never in git)`), timeout: 600_000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gridlens-coco-'));
+  const env = { ...process.env, OMP_NUM_THREADS: '2', OMP_WAIT_POLICY: 'PASSIVE' };
+  const log = execFileSync(PY, ['training/train.py', '--arch', 'coco', '--size', '64', '--epochs', '1', '--limit', '400', '--batch', '32', '--lr', '1e-3',
+    '--head', 'softmax', '--mix', '0', '--out', path.join(dir, 'run')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  assert.match(log, /epoch {3}1\/1 {2}loss \d/);
+  assert.match(log, /fit \d+/);
+  const out = execFileSync(PY, ['training/export.py', '--run', path.join(dir, 'run'), '--checkpoint', 'last.pt', '--name', 'tiny-coco', '--out', path.join(dir, 'model')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  assert.match(out, /calibration on \d+ fitting tiles/);
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'model', 'model.json'), 'utf8')) as { output: { activation: string }; input: { std: number[] }; metrics: { calibration?: { validationAfter: object } } };
+  assert.equal(manifest.output.activation, 'sigmoid');
+  assert.ok(manifest.metrics.calibration?.validationAfter);
+  assert.ok(Math.abs(manifest.input.std[0]! - 1 / 255) < 1e-9, 'the COCO backbone reads RGB 0-255');
+  await answersWith({ modelDir: path.join(dir, 'model'), modelDir4x4: '' }, '3x3', '/m/0k4j');
 });
 
 it('rebuilds cut-up 4x4 pictures square for square, and never a wrong one', { skip: !hasTorch && `${PY} lacks numpy/torch`, timeout: 120_000 }, () => {

@@ -4,9 +4,14 @@
   /usr/bin/python3 training/export.py --run training/runs/tiles-sigmoid --name gridlens-tiles
 
 Writes models/<name>/model.onnx (probabilities out), model.json (src/model/manifest.ts), and
-validation.txt (the validation split's file names, for `gridlens eval --only`). Per-class
-thresholds are calibrated on the validation split: the threshold that maximises balanced
-accuracy of "score >= t" for tiles with versus without the class.
+validation.txt (the validation split's file names, for `gridlens eval --only`).
+
+When the run kept a fitting split (train.py --fit-fraction, the default), the scores are calibrated
+on it (per-class Platt scaling, baked into the ONNX graph: gridlens_train/calibration.py) and the
+per-class thresholds are fitted on it too: the threshold that maximises balanced accuracy of
+"score >= t" for tiles with versus without the class. Validation is only scored, for model.json's
+metrics and the model card. Runs without a fitting split fall back to fitting on validation (the
+figures are then optimistic, and model.json says so).
 """
 from __future__ import annotations
 
@@ -23,7 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gridlens_train import data  # noqa: E402
 from gridlens_train.classes import QUESTION_IDS  # noqa: E402
 from gridlens_train.manifest import export_onnx, write_manifest  # noqa: E402
+from gridlens_train.calibration import Calibrated, apply_platt, calibration_report, fit_platt  # noqa: E402
 from gridlens_train.model import WithActivation, build_model  # noqa: E402
+import train  # noqa: E402
 from train import predict  # noqa: E402
 
 GRID4_DEFAULT = "bicycle,bus,crosswalk,hydrant,motorcycle,stairs,traffic_light"
@@ -54,12 +61,20 @@ def main():
                    help="comma list of classes exempt from --min-recall (default: the classes the model "
                         "being replaced, models/<name>/model.json, answers)")
     p.add_argument("--grid4", default=GRID4_DEFAULT, help="classes answered on 4x4 pictures (comma list)")
+    p.add_argument("--fuse", action="store_true",
+                   help="COCO backbone: export hard-swish/hard-sigmoid as single ONNX ops (exact 1/6 instead of TF's float16 constant)")
+    p.add_argument("--no-calibrate", action="store_true", help="export raw scores even when the run has a fitting split")
+    p.add_argument("--gate", type=float, default=0.0,
+                   help="a new class answers only if, on validation, its tile recall and precision at its threshold "
+                        "both reach this and it has --gate-min-positives validation tiles (issue 16 uses 0.85)")
+    p.add_argument("--gate-min-positives", type=int, default=30)
     args = p.parse_args()
 
     run = Path(args.run)
     state = torch.load(run / args.checkpoint, map_location="cpu")
     classes, size, head = state["classes"], state["size"], state["head"]
-    net = build_model(state["arch"], len(classes))
+    train._NORM.update(mean=state["mean"], std=state["std"])  # predict() normalises as this model was trained
+    net = build_model(state["arch"], len(classes), fuse=args.fuse)
     net.load_state_dict(state["model"])
     net.eval()
     out = Path(args.out or data.project_root() / "models" / args.name)
@@ -70,47 +85,89 @@ def main():
     else:
         established = set()
     out.mkdir(parents=True, exist_ok=True)
-    export_onnx(WithActivation(net, head), size, out / "model.onnx")
 
     root = data.shared_data() / "tiles-v1"
-    rows = data.read_manifest(root / "manifest.csv")
-    n_tiles_v1 = len(rows)
-    if state["args"].get("labels"):
-        rows += data.extra_label_rows(data.project_root() / state["args"]["labels"])
+    n_tiles_v1 = len(data.read_manifest(root / "manifest.csv"))
+    rows = data.training_rows(state["args"].get("labels"), state["args"].get("limit", 0), state["args"]["seed"], log=lambda _m: None)
+    sources = " + ".join(data.label_sources(state["args"].get("labels")))
     tiles = data.load_images(root, rows, size, f"tiles-{len(rows)}")
-    val_files = json.loads((run / "split.json").read_text())["val_files"]
+    split = json.loads((run / "split.json").read_text())
+    val_files, fit_files = split["val_files"], split.get("fit_files", [])
     index = {r["file"]: i for i, r in enumerate(rows)}
     val_idx = np.array([index[f] for f in val_files])
-    probs = predict(net, tiles.x_eval[val_idx], head, "cpu")
-    labels = [rows[i]["labels"].split("|") for i in val_idx]
+    fit_idx = np.array([index[f] for f in fit_files], dtype=int)
+
+    def positives(idx):
+        return np.array([[c in rows[i]["labels"].split("|") for c in classes] for i in idx])
+
+    raw_val = predict(net, tiles.x_eval[val_idx], head, "cpu")
+    pos_val = positives(val_idx)
     y = np.array([classes.index(rows[i]["class"]) for i in val_idx])
-    thresholds, per_class = {}, {}
+    fitted_on = "fit"
+    calib = None
+    if len(fit_idx) and not args.no_calibrate:
+        raw_fit = predict(net, tiles.x_eval[fit_idx], head, "cpu")
+        pos_fit = positives(fit_idx)
+        a, b = fit_platt(raw_fit, pos_fit)
+        probs, probs_fit = apply_platt(raw_val, a, b), apply_platt(raw_fit, a, b)
+        answerable_k = [k for k, c in enumerate(classes) if QUESTION_IDS.get(c)]
+        calib = {"method": "per-class Platt scaling on logit(score), fitted on the fitting split",
+                 "fitTiles": int(len(fit_idx)), "a": {c: round(float(v), 4) for c, v in zip(classes, a)},
+                 "b": {c: round(float(v), 4) for c, v in zip(classes, b)},
+                 "validationBefore": calibration_report(raw_val, pos_val, y, answerable_k),
+                 "validationAfter": calibration_report(probs, pos_val, y, answerable_k)}
+        export_onnx(Calibrated(WithActivation(net, head), a, b), size, out / "model.onnx")
+        head_out = "sigmoid"
+        print(f"calibration on {len(fit_idx)} fitting tiles: validation {calib['validationBefore']} -> {calib['validationAfter']}")
+    else:
+        probs = raw_val
+        if len(fit_idx):
+            probs_fit, pos_fit = predict(net, tiles.x_eval[fit_idx], head, "cpu"), positives(fit_idx)
+        else:  # an old run without a fitting split: thresholds on validation (optimistic figures)
+            probs_fit, pos_fit, fitted_on = probs, pos_val, "validation"
+        export_onnx(WithActivation(net, head), size, out / "model.onnx")
+        head_out = head
+    thresholds, per_class, gate = {}, {}, {}
     for k, c in enumerate(classes):
-        pos = np.array([c in ls for ls in labels])
-        thresholds[c] = calibrate(probs[:, k], pos)
+        thresholds[c] = calibrate(probs_fit[:, k], pos_fit[:, k])
         pred_k = probs.argmax(1) == k
         per_class[c] = {"n": int((y == k).sum()),
                         "recall": float((pred_k & (y == k)).sum() / max(1, (y == k).sum())),
                         "precision": float((pred_k & (y == k)).sum() / max(1, pred_k.sum()))}
+        sel, pos = probs[:, k] >= thresholds[c], pos_val[:, k]
+        gate[c] = {"positives": int(pos.sum()), "recall": round(float((sel & pos).sum() / max(1, pos.sum())), 4),
+                   "precision": round(float((sel & pos).sum() / max(1, sel.sum())), 4) if sel.any() else None,
+                   "falsePositiveRate": round(float((sel & ~pos).sum() / max(1, (~pos).sum())), 4)}
     confusion = np.zeros((len(classes), len(classes)), int)
     for t, pr in zip(y, probs.argmax(1)):
         confusion[t, pr] += 1
-    answerable = [c for c in classes if QUESTION_IDS.get(c) and (c in established or per_class[c]["recall"] >= args.min_recall)]
+    def passes(c):
+        if c in established:
+            return True
+        g = gate[c]
+        return (per_class[c]["recall"] >= args.min_recall and g["positives"] >= (args.gate_min_positives if args.gate else 0)
+                and g["recall"] >= args.gate and (g["precision"] or 0) >= args.gate)
+
+    answerable = [c for c in classes if QUESTION_IDS.get(c) and passes(c)]
     for c in classes:
         if QUESTION_IDS.get(c) and c not in answerable:
-            print(f"{c}: validation recall {per_class[c]['recall']:.3f} < --min-recall {args.min_recall}: its questions stay unanswered")
+            print(f"{c}: held out of answering: validation top-1 recall {per_class[c]['recall']:.3f} (--min-recall {args.min_recall}); "
+                  f"at threshold {thresholds[c]:.2f}: {gate[c]['positives']} positives, recall {gate[c]['recall']}, precision {gate[c]['precision']} (--gate {args.gate})")
     grid4 = [c for c in args.grid4.split(",") if c in answerable]
     manifest_sha = hashlib.sha1((root / "manifest.csv").read_bytes()).hexdigest()[:12]
     ckpt_sha = hashlib.sha256((run / args.checkpoint).read_bytes()).hexdigest()[:8]
     version = args.version or f"{__import__('datetime').date.today().isoformat()}-{ckpt_sha}"
     metrics = {"validation": {"tiles": len(val_idx), "top1": float((probs.argmax(1) == y).mean()),
-                              "perClass": per_class, "confusion": confusion.tolist(), "epoch": state["epoch"]}}
+                              "perClass": per_class, "confusion": confusion.tolist(), "epoch": state["epoch"],
+                              "atThreshold": gate},
+               "thresholdsFittedOn": f"{fitted_on} split ({len(probs_fit)} tiles)",
+               **({"calibration": calib} if calib else {})}
     write_manifest(out, name=args.name, version=version, size=size, mean=state["mean"], std=state["std"],
-                   activation=head, classes=classes, questions={c: QUESTION_IDS.get(c, []) for c in answerable},
+                   activation=head_out, classes=classes, questions={c: QUESTION_IDS.get(c, []) for c in answerable},
                    thresholds=thresholds,
                    grids={"3x3": answerable, "1x1": answerable, "4x4": grid4},
-                   data={"train": f"tiles-v1 + {state['args']['labels']}/*.csv ({len(rows) - n_tiles_v1} tiles of unlabeled-v1)" if len(rows) > n_tiles_v1 else "tiles-v1", "manifestSha1": manifest_sha, "split": "near_cluster, stratified by class",
-                         "valFraction": state["args"]["val_fraction"], "seed": state["args"]["seed"],
+                   data={"train": f"tiles-v1 + {sources} ({len(rows) - n_tiles_v1} tiles of our own labels)" if len(rows) > n_tiles_v1 else "tiles-v1", "manifestSha1": manifest_sha, "split": "near_cluster, stratified by class",
+                         "valFraction": state["args"]["val_fraction"], "fitFraction": state["args"].get("fit_fraction", 0), "seed": state["args"]["seed"],
                          "unlabeled": "unlabeled-v1 3x3 tiles (pseudo-labels)" if state["args"]["pseudo"] else None,
                          "trainArgs": state["args"]},
                    metrics=metrics)

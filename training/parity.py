@@ -23,7 +23,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gridlens_train import augment, data  # noqa: E402
 from gridlens_train.model import build_model  # noqa: E402
-from train import normalise  # noqa: E402
+import train  # noqa: E402
+from gridlens_train.calibration import apply_platt  # noqa: E402
 
 
 def main():
@@ -39,6 +40,8 @@ def main():
     net = build_model(state["arch"], len(state["classes"]))
     net.load_state_dict(state["model"])
     net.eval()
+    train._NORM.update(mean=state["mean"], std=state["std"])
+    calib = manifest.get("metrics", {}).get("calibration")
     val = set((root / args.model / "validation.txt").read_text().split())
     rows = [r for r in data.read_manifest(data.shared_data() / "tiles-v1" / "manifest.csv")
             if r["file"] in val and r["width"] == "100"]
@@ -53,10 +56,14 @@ def main():
         with tarfile.open(data.shared_data() / "tiles-v1" / r["tar"]) as tar:
             raw = tar.extractfile(r["file"]).read()
         img = data.resize_like_service(np.asarray(Image.open(io.BytesIO(raw)).convert("RGB")), state["size"])
-        x = normalise(augment.to_float(torch.from_numpy(img[None].copy())))
+        x = train.normalise(augment.to_float(torch.from_numpy(img[None].copy())))
         with torch.no_grad():
             logits = net(x)
         scores = torch.sigmoid(logits) if state["head"] == "sigmoid" else torch.softmax(logits, 1)
+        if calib:  # the exported graph ends in the per-class Platt map (export.py)
+            a = np.array([calib["a"][c] for c in state["classes"]], np.float32)
+            b = np.array([calib["b"][c] for c in state["classes"]], np.float32)
+            scores = torch.from_numpy(apply_platt(scores.numpy(), a, b))
         refs.append({"tar": r["tar"], "file": r["file"], "class": r["class"], "scores": [round(float(v), 6) for v in scores[0]]})
     (out / "reference.json").write_text(json.dumps({"modelSha256": manifest["sha256"], "classes": state["classes"], "images": refs}, indent=1) + "\n")
     print(f"wrote {len(refs)} parity images to {out}")

@@ -2,6 +2,7 @@
 """Write the PyTorch side of the Node/PyTorch parity test for the 4x4 picture model (src/model/parity.test.ts).
 
   /usr/bin/python3 training/parity_grid4.py --run training/runs/grid4-a --checkpoint last.pt --model models/gridlens-grid4
+  /usr/bin/python3 training/parity_grid4.py --run training/runs/grid4-coco512   # a train_grid4_coco.py run (head.pt)
 
 Records in test/fixtures/parity/grid4-reference.json the square scores PyTorch gives a few
 validation challenges of ../shared/data/grid4-v1 (named, not copied), with the service's
@@ -33,10 +34,19 @@ def main():
     args = p.parse_args()
     root = data.project_root()
     manifest = json.loads((root / args.model / "model.json").read_text())
-    state = torch.load(Path(args.run) / args.checkpoint, map_location="cpu")
-    net = Grid4Net(build_model(state["arch"], len(state["classes"])))
-    net.load_state_dict(state["model"])
-    export = Grid4Export(net).eval()
+    if (Path(args.run) / "head.pt").exists():  # a run of train_grid4_coco.py: the detector model
+        from gridlens_train.detector4 import COCO_OF, DetectorFeatures, Grid4Detector, Grid4Head
+        state = torch.load(Path(args.run) / "head.pt", map_location="cpu")
+        head = Grid4Head(state["classes"])
+        head.load_state_dict(state["head"])
+        feats = DetectorFeatures([COCO_OF[c] for c in state["classes"] if c in COCO_OF], state["size"])
+        export = Grid4Detector(feats, head, torch.from_numpy(state["a"]), torch.from_numpy(state["b"])).eval()
+        state.update(mean=manifest["input"]["mean"], std=manifest["input"]["std"])
+    else:
+        state = torch.load(Path(args.run) / args.checkpoint, map_location="cpu")
+        net = Grid4Net(build_model(state["arch"], len(state["classes"])))
+        net.load_state_dict(state["model"])
+        export = Grid4Export(net).eval()
     files = (root / args.model / "grid4-validation.txt").read_text().split()[: args.count]
     refs = []
     tar_path = data.shared_data() / "grid4-v1" / "grid4-train.tar"

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Train the gridlens tile classifier from scratch on ../shared/data/tiles-v1.
+"""Train the gridlens tile classifier on ../shared/data/tiles-v1 (+ data/labels): from scratch
+(--arch mnv3s/mnv3l) or fine-tuned from the COCO-pretrained CenterNet backbone (--arch coco, read
+from ../shared/pretrained/coco-mobilenetv3-centernet).
 
-  /usr/bin/python3 training/train.py --epochs 40 --out training/runs/tiles-a
+  /usr/bin/python3 training/train.py --arch coco --size 128 --budget-min 75 --out training/runs/coco128
 
 Prints one line per epoch (loss, validation top-1, time left), keeps last.pt / best.pt and
 args.json in --out. Validation: tiles-v1 split by near_cluster, stratified by class, fixed seed.
@@ -29,6 +31,13 @@ from gridlens_train.run import open_run  # noqa: E402
 
 MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
+# the COCO detector was trained on RGB 0-255 with no normalisation (shared/pretrained/README.md)
+COCO_MEAN = [0.0, 0.0, 0.0]
+COCO_STD = [1 / 255.0] * 3
+
+
+def norm_for(arch: str) -> tuple[list[float], list[float]]:
+    return (COCO_MEAN, COCO_STD) if arch == "coco" else (MEAN, STD)
 
 
 def parse_args(argv=None):
@@ -47,9 +56,16 @@ def parse_args(argv=None):
     p.add_argument("--mix", type=float, default=0.5, help="probability of mixup/cutmix per batch")
     p.add_argument("--pseudo", type=float, default=0.0, help="confidence for pseudo-labels on unlabeled-v1 3x3 tiles (0 = off)")
     p.add_argument("--pseudo-start", type=int, default=10, help="epoch from which pseudo-labels are used")
-    p.add_argument("--labels", default="data/labels", help="folder of our own label CSVs for unlabeled-v1 tiles, merged with tiles-v1 ('' = none)")
-    p.add_argument("--limit", type=int, default=0, help="use at most this many labelled tiles (smoke runs)")
+    p.add_argument("--labels", action="append",
+                   help="a label source merged with tiles-v1, repeatable: a folder of our own label CSVs for unlabeled-v1 tiles, "
+                        "or a folder written by `gridlens feedback export` (labels.csv + tiles/); default data/labels ('' = none)")
+    p.add_argument("--limit", type=int, default=0, help="use at most this many labelled tiles (smoke runs); tiles from feedback exports are always kept")
     p.add_argument("--val-fraction", type=float, default=0.15)
+    p.add_argument("--fit-fraction", type=float, default=0.10,
+                   help="clusters per class held out of training to fit thresholds and calibration (never reported)")
+    p.add_argument("--backbone-lr", type=float, default=1.0, help="the pretrained backbone's learning rate as a multiple of --lr")
+    p.add_argument("--scale-min", type=float, default=0.6, help="smallest random crop, as a fraction of the tile's area")
+    p.add_argument("--log-every", type=int, default=20, help="print progress every this many steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -67,8 +83,11 @@ def targets_for(rows, classes, smoothing):
     return torch.from_numpy(y)
 
 
+_NORM = {"mean": MEAN, "std": STD}
+
+
 def normalise(x: torch.Tensor) -> torch.Tensor:
-    return (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+    return (x - torch.tensor(_NORM["mean"]).view(1, 3, 1, 1)) / torch.tensor(_NORM["std"]).view(1, 3, 1, 1)
 
 
 @torch.no_grad()
@@ -108,26 +127,23 @@ def loss_fn(logits, y, head):
 def main(argv=None):
     args = parse_args(argv)
     out, log = open_run(args)
+    _NORM["mean"], _NORM["std"] = norm_for(args.arch)
 
     root = data.shared_data() / "tiles-v1"
-    rows = data.read_manifest(root / "manifest.csv")
-    if args.labels:
-        extra = data.extra_label_rows(data.project_root() / args.labels)
-        rows += extra
-        if extra:
-            log(f"merged {len(extra)} tiles labelled in {args.labels}")
-    if args.limit:
-        rng = np.random.default_rng(args.seed)
-        rows = [rows[i] for i in sorted(rng.choice(len(rows), args.limit, replace=False))]
+    rows = data.training_rows(args.labels, args.limit, args.seed, log)
     # every class with tiles; a class of the question table without tiles stays untrained (and unanswered)
     classes = sorted({r["class"] for r in rows} | ({"other"} if "other" in QUESTION_IDS else set()))
     log(f"loading {len(rows)} labelled tiles from {root}")
     tiles = data.load_images(root, rows, args.size, f"tiles-{len(rows)}", log)
-    train_idx, val_idx = data.split_by_cluster(rows, args.val_fraction, args.seed)
-    (out / "split.json").write_text(json.dumps({"val_files": [rows[i]["file"] for i in val_idx]}))
+    if args.fit_fraction > 0:
+        train_idx, val_idx, fit_idx = data.split_by_cluster(rows, args.val_fraction, args.seed, args.fit_fraction)
+    else:
+        (train_idx, val_idx), fit_idx = data.split_by_cluster(rows, args.val_fraction, args.seed), []
+    (out / "split.json").write_text(json.dumps({"val_files": [rows[i]["file"] for i in val_idx],
+                                                "fit_files": [rows[i]["file"] for i in fit_idx]}))
     y_all = targets_for(rows, classes, args.smoothing)
     y_hard = np.array([classes.index(r["class"]) for r in rows])
-    log(f"train {len(train_idx)}  val {len(val_idx)}  classes {len(classes)}  device {args.device}")
+    log(f"train {len(train_idx)}  val {len(val_idx)}  fit {len(fit_idx)}  classes {len(classes)}  device {args.device}")
 
     unl = None
     if args.pseudo > 0:
@@ -135,7 +151,7 @@ def main(argv=None):
         # Never pseudo-label a labelled tile, a near-duplicate of a validation tile, or a tile the
         # data set marks as overlapping tiles-v1: validation must stay unseen, inputs included.
         labelled = {r["file"] for r in rows}
-        val_clusters = {rows[i]["near_cluster"] for i in val_idx}
+        val_clusters = {rows[i]["near_cluster"] for i in list(val_idx) + list(fit_idx)}
         urows = [r for r in data.read_manifest(uroot / "manifest.csv")
                  if r["file"].startswith("X/") and r["width"] == "126" and r["file"] not in labelled
                  and "u:" + r["near_cluster"] not in val_clusters and r["overlaps_labeled"] == "0"]
@@ -145,7 +161,10 @@ def main(argv=None):
     device = torch.device(args.device)
     model = build_model(args.arch, len(classes)).to(device).to(memory_format=torch.channels_last)
     ema = copy.deepcopy(model).eval()
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
+    head_params = [p for n, p in model.named_parameters() if n.startswith("classifier")]
+    body_params = [p for n, p in model.named_parameters() if not n.startswith("classifier")]
+    opt = torch.optim.AdamW([{"params": body_params, "lr": args.lr * args.backbone_lr},
+                             {"params": head_params, "lr": args.lr}], lr=args.lr, weight_decay=args.wd)
     steps_per_epoch = max(1, len(train_idx) // args.batch)
     total = steps_per_epoch * args.epochs
     warm = min(3 * steps_per_epoch, total // 10 + 1)
@@ -185,7 +204,7 @@ def main(argv=None):
         running, te = 0.0, time.time()
         for s in range(steps_per_epoch):
             idx = order[s * args.batch:(s + 1) * args.batch]
-            xb = augment.train_batch(pool_x[idx], args.size)
+            xb = augment.train_batch(pool_x[idx], args.size, (args.scale_min, 1.0))
             xb, yb = augment.mix(xb, pool_y[idx], args.mix)
             xb = normalise(xb).to(device).contiguous(memory_format=torch.channels_last)
             loss = loss_fn(model(xb), yb.to(device), args.head)
@@ -201,6 +220,9 @@ def main(argv=None):
                 for be, bm in zip(ema.buffers(), model.buffers()):
                     be.copy_(bm)
             running += float(loss)
+            if args.log_every and (s + 1) % args.log_every == 0:
+                log(f"  epoch {epoch} step {s + 1}/{steps_per_epoch}  loss {running / (s + 1):.4f}  "
+                    f"{(time.time() - te) / (s + 1):.2f}s/step")
         recalibrate_bn(ema, tiles.x_eval[calib_idx], device)
         probs = predict(ema, tiles.x_eval[val_idx], args.head, device)
         acc = float((probs.argmax(1) == y_hard[val_idx]).mean())
@@ -209,7 +231,7 @@ def main(argv=None):
         log(f"epoch {epoch:3d}/{'~' if budget_s else ''}{args.epochs if not budget_s else int(epoch / max(progress(step), 1e-9))}  loss {running / steps_per_epoch:.4f}  val top-1 {acc:.4f}  "
             f"lr {sched.get_last_lr()[0]:.2e}  {time.time() - te:.0f}s/epoch  left {left / 60:.1f} min")
         state = {"model": ema.state_dict(), "arch": args.arch, "head": args.head, "classes": classes,
-                 "size": args.size, "mean": MEAN, "std": STD, "epoch": epoch, "val_top1": acc, "args": vars(args)}
+                 "size": args.size, "mean": _NORM["mean"], "std": _NORM["std"], "epoch": epoch, "val_top1": acc, "args": vars(args)}
         torch.save(state, out / "last.pt")
         if acc >= best:
             best = acc

@@ -238,12 +238,7 @@ def main(argv=None):
     # Tiles for the synthetic scenes: the tile model's own training split only.
     init_args = init["args"]
     root = data.shared_data() / "tiles-v1"
-    rows = data.read_manifest(root / "manifest.csv")
-    if init_args.get("labels"):
-        rows += data.extra_label_rows(data.project_root() / init_args["labels"])
-    if init_args.get("limit"):  # the tile run's own subset (train.py draws it the same way)
-        pick = np.random.default_rng(init_args["seed"])
-        rows = [rows[i] for i in sorted(pick.choice(len(rows), init_args["limit"], replace=False))]
+    rows = data.training_rows(init_args.get("labels"), init_args.get("limit", 0), init_args["seed"], log=lambda _m: None)  # the tile run's own rows
     tiles = data.load_images(root, rows, init["size"], f"tiles-{len(rows)}", log)
     split = Path(args.init).parent / "split.json"
     val_files = set(json.loads(split.read_text())["val_files"]) if split.exists() else set()

@@ -14,6 +14,7 @@ import type { Account, AccountStore, AccountSummary } from './store.js';
 import { poolGate, type PgPoolOptions } from './pg-backpressure.js';
 import { overMaximum } from './sqlite-store.js';
 import { MAX_POINTS } from '../protocol/numbers.js';
+import { refundTaskId, rowToFeedback, startOfUtcDay } from './feedback.js';
 import { pgCharger, type PgChargeOptions } from './pg-charge.js';
 
 const MIGRATIONS = path.join(PROJECT_ROOT, 'migrations', 'postgres');
@@ -109,6 +110,21 @@ export async function openPostgresStore(url: string, charges: PgChargeOptions = 
       gate.admit();
       return charger.charge(id, points, taskId);
     },
+    creditAccount: (id, points, note = 'credit') => db(() => inTx(async (c) => {
+      const { rows } = await c.query('SELECT id FROM accounts WHERE id = $1 AND revoked_at IS NULL', [id]);
+      if (!rows[0]) throw new Error('no live account has this id');
+      await creditId(c, id, points, note);
+      return Number((await c.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1', [id])).rows[0]!.balance);
+    })),
+    revokeAccount: (id) => db(async () => ((await pool.query('UPDATE accounts SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [id])).rowCount ?? 0) === 1),
+    usage: (opts = {}) => db(async () => (await pool.query(
+      `SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+              COUNT(*) FILTER (WHERE kind = 'charge') AS tasks, COALESCE(-SUM(points) FILTER (WHERE kind = 'charge'), 0) AS points,
+              COUNT(*) FILTER (WHERE kind = 'refund') AS refunds, COALESCE(SUM(points) FILTER (WHERE kind = 'refund'), 0) AS refunded
+       FROM ledger WHERE ($1::bigint IS NULL OR account_id = $1) AND created_at >= $2::timestamptz AND kind IN ('charge', 'refund')
+       GROUP BY day ORDER BY day`, [opts.accountId ?? null, opts.since ?? '1970-01-01'])).rows.map((r: Record<string, unknown>) => ({
+      day: String(r.day), tasks: Number(r.tasks), points: Number(r.points), refunds: Number(r.refunds), refundedPoints: Number(r.refunded),
+    }))),
     revoke: (key) => db(async () => ((await pool.query('UPDATE accounts SET revoked_at = now() WHERE key_hash = $1 AND revoked_at IS NULL', [hashKey(key)])).rowCount ?? 0) === 1),
     list: () => db(async () => (await pool.query(
       `SELECT a.id::int AS id, a.key_hint AS "keyHint", a.name, a.balance::bigint AS balance, a.created_at AS "createdAt", a.revoked_at AS "revokedAt",
@@ -117,6 +133,34 @@ export async function openPostgresStore(url: string, charges: PgChargeOptions = 
       ...r, balance: Number(r.balance), ledgerSum: Number(r.ledgerSum),
       createdAt: new Date(r.createdAt as string).toISOString(), revokedAt: r.revokedAt ? new Date(r.revokedAt as string).toISOString() : null,
     }) as AccountSummary)),
+    addFeedback: (r, refund) => db(() => inTx(async (c) => {
+      // the account row's lock serialises one key's refunds, so the daily cap holds across nodes
+      const { rows: [acct] } = await c.query<{ balance: string }>('SELECT balance FROM accounts WHERE id = $1 FOR UPDATE', [r.accountId]);
+      let refunded = 0;
+      if (refund && r.invalid) {
+        const { rows: [n] } = await c.query<{ n: string }>("SELECT COUNT(*) AS n FROM ledger WHERE account_id = $1 AND kind = 'refund' AND task_id LIKE 'feedback:%' AND created_at >= $2", [r.accountId, startOfUtcDay()]);
+        if (Number(n!.n) < refund.maxPerDay) {
+          const { rows } = await c.query<{ p: string }>("SELECT -points AS p FROM ledger WHERE task_id = $1 AND kind = 'charge'", [r.taskId]);
+          refunded = Number(rows[0]?.p ?? 0);
+          // a refund never takes a balance past MAX_POINTS (a credit since the charge could have filled it)
+          if (refunded > 0 && Number(acct?.balance ?? 0) > MAX_POINTS - refunded) refunded = 0;
+        }
+      }
+      const ins = await c.query(
+        `INSERT INTO feedback (task_id, account_id, source, kind, question, class, picture, answer, correction, invalid, code, message, refunded)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (task_id) DO NOTHING`,
+        [r.taskId, r.accountId, r.source, r.kind, r.questionId, r.className, r.picture ?? null, JSON.stringify(r.answer),
+          r.correction ? JSON.stringify(r.correction) : null, r.invalid, r.code, r.message, refunded]);
+      if (ins.rowCount !== 1) return { stored: false, refunded: 0 };
+      if (refunded > 0) {
+        await c.query("WITH l AS (INSERT INTO ledger (account_id, kind, points, task_id, note) VALUES ($1, 'refund', $2, $3, 'reported wrong answer')) UPDATE accounts SET balance = balance + $2 WHERE id = $1",
+          [r.accountId, refunded, refundTaskId(r.taskId)]);
+      }
+      return { stored: true, refunded };
+    })),
+    listFeedback: (opts = {}) => db(async () => (await pool.query(
+      `SELECT id, task_id, account_id, source, kind, question, class, ${opts.pictures ? 'picture' : 'NULL AS picture'}, COALESCE(octet_length(picture), 0) AS picture_bytes, answer, correction, invalid, code, message, refunded, created_at
+       FROM feedback ORDER BY id`)).rows.map(rowToFeedback)),
     ping: () => db(async () => { await pool.query('SELECT 1'); }),
     close: async () => {
       await charger.close();

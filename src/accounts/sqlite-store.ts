@@ -8,7 +8,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { PROJECT_ROOT } from '../config.js';
 import { hashKey, newClientKey } from './keys.js';
-import type { Account, AccountStore, AccountSummary } from './store.js';
+import type { Account, AccountStore, AccountSummary, UsageDay } from './store.js';
+import { refundTaskId, rowToFeedback, startOfUtcDay, type FeedbackReport, type RefundPolicy } from './feedback.js';
 import { MAX_POINTS } from '../protocol/numbers.js';
 
 const MIGRATIONS = path.join(PROJECT_ROOT, 'migrations', 'sqlite');
@@ -54,7 +55,40 @@ export function openSqliteStore(file: string): AccountStore {
     list: db.prepare(`SELECT a.id, a.key_hint AS keyHint, a.name, a.balance, a.created_at AS createdAt, a.revoked_at AS revokedAt,
                       COALESCE((SELECT SUM(points) FROM ledger l WHERE l.account_id = a.id), 0) AS ledgerSum
                       FROM accounts a ORDER BY a.id`),
+    addFeedback: db.prepare(`INSERT INTO feedback (task_id, account_id, source, kind, question, class, picture, answer, correction, invalid, code, message, refunded)
+                             VALUES (@taskId, @accountId, @source, @kind, @questionId, @className, @picture, @answer, @correction, @invalid, @code, @message, @refunded)
+                             ON CONFLICT (task_id) DO NOTHING`),
+    chargeOf: db.prepare("SELECT -points FROM ledger WHERE task_id = ? AND kind = 'charge'").pluck(),
+    refundsSince: db.prepare("SELECT COUNT(*) FROM ledger WHERE account_id = ? AND kind = 'refund' AND task_id LIKE 'feedback:%' AND created_at >= ?").pluck(),
+    usage: db.prepare(`SELECT substr(created_at, 1, 10) AS day,
+                       SUM(kind = 'charge') AS tasks, COALESCE(-SUM(CASE WHEN kind = 'charge' THEN points END), 0) AS points,
+                       SUM(kind = 'refund') AS refunds, COALESCE(SUM(CASE WHEN kind = 'refund' THEN points END), 0) AS refundedPoints
+                       FROM ledger WHERE (@accountId IS NULL OR account_id = @accountId) AND created_at >= @since AND kind IN ('charge', 'refund')
+                       GROUP BY day ORDER BY day`),
+    revokeId: db.prepare("UPDATE accounts SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ? AND revoked_at IS NULL"),
+    liveId: db.prepare('SELECT id FROM accounts WHERE id = ? AND revoked_at IS NULL').pluck(),
+    listFeedback: db.prepare('SELECT *, COALESCE(length(picture), 0) AS picture_bytes FROM feedback ORDER BY id'),
+    listFeedbackNoPictures: db.prepare('SELECT id, task_id, account_id, source, kind, question, class, NULL AS picture, COALESCE(length(picture), 0) AS picture_bytes, answer, correction, invalid, code, message, refunded, created_at FROM feedback ORDER BY id'),
   };
+
+  const feedbackTx = db.transaction((r: FeedbackReport, refund: RefundPolicy | undefined) => {
+    let refunded = 0;
+    if (refund && r.invalid && (q.refundsSince.get(r.accountId, startOfUtcDay()) as number) < refund.maxPerDay) {
+      refunded = (q.chargeOf.get(r.taskId) as number | undefined) ?? 0;
+      // A refund never takes a balance past MAX_POINTS (a credit since the charge could have filled it).
+      if (refunded > 0 && ((q.balance.get(r.accountId) as number | undefined) ?? 0) > MAX_POINTS - refunded) refunded = 0;
+    }
+    const row = {
+      ...r, picture: r.picture ?? null, answer: JSON.stringify(r.answer), correction: r.correction ? JSON.stringify(r.correction) : null,
+      invalid: r.invalid ? 1 : 0, refunded,
+    };
+    if (q.addFeedback.run(row).changes !== 1) return { stored: false, refunded: 0 };
+    if (refunded > 0) {
+      q.addLedger.run(r.accountId, 'refund', refunded, refundTaskId(r.taskId), 'reported wrong answer');
+      q.credit.run(refunded, r.accountId);
+    }
+    return { stored: true, refunded };
+  });
 
   const creditTx = db.transaction((id: number, points: number, note: string) => {
     const now = (q.balance.get(id) as number | undefined) ?? 0;
@@ -98,11 +132,29 @@ export function openSqliteStore(file: string): AccountStore {
     async charge(id, points, taskId) {
       return chargeTx(id, points, taskId);
     },
+    async creditAccount(id, points, note = 'credit') {
+      positivePoints(points);
+      if (q.liveId.get(id) === undefined) throw new Error('no live account has this id');
+      creditTx(id, points, note);
+      return q.balance.get(id) as number;
+    },
+    async revokeAccount(id) {
+      return q.revokeId.run(id).changes === 1;
+    },
+    async usage(opts = {}) {
+      return q.usage.all({ accountId: opts.accountId ?? null, since: opts.since ?? '' }) as UsageDay[];
+    },
     async revoke(key) {
       return q.revoke.run(hashKey(key)).changes === 1;
     },
     async list() {
       return q.list.all() as AccountSummary[];
+    },
+    async addFeedback(report, refund) {
+      return feedbackTx(report, refund);
+    },
+    async listFeedback(opts = {}) {
+      return ((opts.pictures ? q.listFeedback : q.listFeedbackNoPictures).all() as Record<string, unknown>[]).map(rowToFeedback);
     },
     async ping() {
       db.prepare('SELECT 1').get();

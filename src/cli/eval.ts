@@ -37,6 +37,7 @@ function printTiles(r: TileReport): void {
   console.log(`tile top-1            ${pct(r.top1)}`);
   console.log(`1x1 hasObject         ${pct(r.oneByOne.accuracy)}  (${r.oneByOne.queries} queries)`);
   console.log(`synthetic 3x3 exact   ${pct(r.synthetic3x3.exactSolveRate)}  (${r.synthetic3x3.challenges} challenges, confidence: ${r.synthetic3x3.confidence})`);
+  console.log(`  same challenges:     ${pct(r.exactSolveBy.confidence05)} at confidence 0.5 (what a vendor client sends), ${pct(r.exactSolveBy.thresholds)} at the per-class thresholds, ${pct(r.exactSolveBy.topThree)} for the default top three`);
   console.log('\nclass            n   precision  recall   3x3 solved');
   for (const [c, f] of Object.entries(r.perClass)) {
     const s = r.synthetic3x3.perClass[c];

@@ -1,35 +1,39 @@
 #!/usr/bin/env node
 /** The gridlens command line: serve, keys, solve, eval, questions. */
 import { parseArgs } from 'node:util';
-import { loadConfig, settingsTable, type SettingName } from '../config.js';
-import { QUESTIONS } from '../protocol/questions.js';
+import { ConfigError, loadConfig, settingsTable, type SettingName } from '../config.js';
 import { serve } from '../server.js';
 import { CliError } from './errors.js';
-import { EVAL_HELP, evalCommand } from './eval.js';
-import { CALIBRATE_HELP, calibrateGrid4Command } from './calibrate-grid4.js';
-import { KEYS_HELP, keysCommand } from './keys.js';
-import { SOLVE_HELP, solveCommand } from './solve.js';
+import { evalCommand } from './eval.js';
+import { calibrateGrid4Command } from './calibrate-grid4.js';
+import { feedbackCommand } from './feedback.js';
+import { keysCommand } from './keys.js';
+import { questionsCommand } from './questions.js';
+import { solveCommand } from './solve.js';
+import { usageCommand } from './usage.js';
+import { VERSION } from '../version.js';
 
 const HELP = `gridlens: self-hosted recognition for reCAPTCHA v2 image challenges
 
 Usage: gridlens <command> [options]        (gridlens <command> --help for details)
 
 Commands:
-  serve       run the HTTP service (createTask / getTaskResult / getBalance)
-  keys        create, credit, list and revoke client keys
-  solve       answer one picture locally: gridlens solve grid.jpg --question /m/015qff
-  eval        measure a model on labelled tiles (--tiles) or 4x4 challenges (--grid4)
+  serve            run the HTTP service (createTask, getTaskResult, getBalance, getSoftID, feedbackTask, ...)
+  keys             create, credit, list and revoke client keys
+  feedback         list the reports of wrong answers, or export them as labelled tiles
+  solve            answer one picture locally: gridlens solve grid.jpg --question /m/015qff
+  eval             measure a model on labelled tiles (--tiles) or 4x4 challenges (--grid4)
   calibrate-grid4  fit a tile model's 4x4 settings on labelled 4x4 challenges
-  questions   list the question IDs with their English and Chinese names
+  usage            tasks, points and refunds per day from the ledger
+  questions        list the question IDs, and whether (and how well) the models answer each [--json]
 
 Quick start:
   gridlens keys create --points 100000 --json
   gridlens serve --port 8080
 
-${KEYS_HELP.split('\n')[0]}
-${SOLVE_HELP.split('\n')[0]}
-${EVAL_HELP.split('\n')[0]}
-${CALIBRATE_HELP.split('\n')[0]}`;
+Options:
+  --help, -h       this text (gridlens <command> --help: that command's)
+  --version, -v    gridlens's version`;
 
 const SERVE_HELP = `gridlens serve: run the service
 
@@ -50,24 +54,21 @@ async function serveCommand(argv: string[]): Promise<void> {
   await serve(loadConfig(flags));
 }
 
-function questionsCommand(): void {
-  for (const q of QUESTIONS) console.log(`${q.id.padEnd(11)} ${q.english.padEnd(20)} ${q.chinese}`);
-}
-
 const COMMANDS: Record<string, (argv: string[]) => Promise<void> | void> = {
-  serve: serveCommand, keys: keysCommand, solve: solveCommand, eval: evalCommand, 'calibrate-grid4': calibrateGrid4Command, questions: questionsCommand,
+  serve: serveCommand, keys: keysCommand, feedback: feedbackCommand, usage: usageCommand, solve: solveCommand, eval: evalCommand, 'calibrate-grid4': calibrateGrid4Command, questions: questionsCommand,
 };
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') return void console.log(HELP);
+  if (command === '--version' || command === '-v' || command === 'version') return void console.log(VERSION);
   const run = COMMANDS[command];
   if (!run) throw new CliError(`unknown command ${JSON.stringify(command)}; commands: ${Object.keys(COMMANDS).join(', ')} (gridlens --help)`);
   await run(rest);
 }
 
 main(process.argv.slice(2)).catch((err: Error & { code?: string }) => {
-  const known = err instanceof CliError || err.code?.startsWith('ERR_PARSE_ARGS');
+  const known = err instanceof CliError || err instanceof ConfigError || err.code?.startsWith('ERR_PARSE_ARGS');
   console.error(`gridlens: ${known ? err.message : err.stack ?? err.message}`);
   process.exit(known ? 2 : 1);
 });

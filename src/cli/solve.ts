@@ -15,7 +15,8 @@ export const SOLVE_HELP = `gridlens solve: answer one challenge picture locally 
   gridlens solve PICTURE --question Q [--grid 3x3|4x4|1x1] [--confidence 0.5] [--model DIR]
 
   PICTURE        a JPEG, PNG, WebP or GIF: 300x300 (3x3), 450x450 (4x4), 100x100 (1x1),
-                 or any roughly square screenshot with --grid
+                 or a screenshot of another size: the grid is found from its white
+                 separators (margins are cut off), or named by --grid or the prompt text
   --question Q   a question ID (/m/015qff), or prompt text ("traffic lights", "红绿灯")
   --confidence C 3x3 only: every tile scoring at least C (default: the top three)
   --model DIR    model folder (default: MODEL_DIR or models/gridlens-tiles)
@@ -51,9 +52,9 @@ export async function solveCommand(argv: string[]): Promise<void> {
   const solver = await startSolver(config);
   try {
     const input = parseCreateTask({ task: { type: 'ReCaptchaV2Classification', image: 'x', question: values.question, confidence, grid: values.grid } });
-    const picture = await readPicture(bytes, input.grid, config.maxImagePixels);
+    const picture = await readPicture(bytes, input.grid, config.maxImagePixels, input.promptGrid);
     const result = await solver.solve(picture, input.question, { confidence: input.confidence, withScores: true });
-    console.log(JSON.stringify({ kind: picture.kind, question: input.question.id, class: result.className, solution: result.solution }, null, 2));
+    console.log(JSON.stringify({ kind: picture.kind, ...(picture.crop ? { crop: picture.crop } : {}), question: input.question.id, class: result.className, solution: result.solution }, null, 2));
   } catch (err) {
     if (err instanceof ProtocolError) throw new CliError(`${err.errorCode}: ${err.message}`);
     throw err;

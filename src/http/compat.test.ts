@@ -59,6 +59,43 @@ describe('vendor SDK request shapes', () => {
   });
 });
 
+describe('the official YesCaptcha Python client (yescaptcha 1.x, yescaptcha/client.py)', () => {
+  // Its bodies as `requests.post(url, json=...)` sends them: json.dumps with ", " and ": " separators,
+  // softId beside task when the client has one, and every call checked by errorId before its field is read.
+  const PY_HEADERS = { 'content-type': 'application/json', 'user-agent': 'python-requests/2.31.0', accept: '*/*' };
+  const py = (path: string, body: string) => raw(path, body, PY_HEADERS);
+
+  it('get_soft_id(): a stable softID per key; a bad key gets the getBalance error', async () => {
+    const a = await py('/getSoftID', `{"clientKey": "${key}"}`);
+    assert.equal(a.status, 200);
+    assert.equal(a.json.errorId, 0);
+    assert.ok(Number.isSafeInteger(a.json.softID) && (a.json.softID as number) > 0, JSON.stringify(a.json));
+    assert.equal((await py('/getSoftID', `{"clientKey": "${key}"}`)).json.softID, a.json.softID, 'stable');
+    const { clientKey: other } = await svc.accounts.createAccount(0);
+    assert.notEqual((await py('/getSoftID', `{"clientKey": "${other}"}`)).json.softID, a.json.softID, 'one per key');
+    const bad = await py('/getSoftID', '{"clientKey": "0123456789abcdef0123456789abcdef"}');
+    const badBalance = await py('/getBalance', '{"clientKey": "0123456789abcdef0123456789abcdef"}');
+    assert.deepEqual(bad.json, badBalance.json);
+    assert.equal(bad.json.errorCode, 'ERROR_KEY_DOES_NOT_EXIST');
+  });
+
+  it('create_task(ReCaptchaV2Classification) with softId from get_soft_id, then the job polls get_task_result; get_balance', async () => {
+    const softID = (await py('/getSoftID', `{"clientKey": "${key}"}`)).json.softID;
+    const before = (await py('/getBalance', `{"clientKey": "${key}"}`)).json.balance as number;
+    const created = await py('/createTask', `{"clientKey": "${key}", "task": {"type": "ReCaptchaV2Classification", "image": "${img3}", "question": "/m/0k4j"}, "softId": ${softID}}`);
+    assert.equal(created.json.errorId, 0, JSON.stringify(created.json));
+    const polled = await py('/getTaskResult', `{"clientKey": "${key}", "taskId": "${created.json.taskId}"}`);
+    assert.equal(polled.json.status, 'ready');
+    assert.deepEqual(polled.json.solution, { type: 'multi', objects: [0, 4, 8] });
+    assert.equal((await py('/getBalance', `{"clientKey": "${key}"}`)).json.balance, before - 6);
+    // the same with softId as a string and without one (Client(client_key) leaves it out)
+    for (const extra of [', "softId": "26299"', '']) {
+      const r = await py('/createTask', `{"clientKey": "${key}", "task": {"type": "ReCaptchaV2Classification", "image": "${img3}", "question": "/m/0k4j"}${extra}}`);
+      assert.deepEqual(r.json.solution, { type: 'multi', objects: [0, 4, 8] });
+    }
+  });
+});
+
 describe('gridlens/client', () => {
   it('solves a 3x3 and a 1x1, reads the balance, and raises typed errors', async () => {
     const client = new GridlensClient({ baseUrl: `${base}/`, clientKey: key });

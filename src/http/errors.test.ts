@@ -72,6 +72,17 @@ describe('error table', () => {
     await expectError('/getTaskResult', { clientKey: key }, 'ERROR_REQUIRED_FIELDS', /taskId/);
   });
 
+  it('ERROR_REQUIRED_FIELDS: a wrong type is not "missing": it names the field, the type sent and the type expected', async () => {
+    await expectError('/createTask', task({ question: 5 }), 'ERROR_REQUIRED_FIELDS', /^task\.question has the wrong type: expected a string, got a number \(5\)/);
+    await expectError('/createTask', task({ image: ['a'] }), 'ERROR_REQUIRED_FIELDS', /^task\.image has the wrong type: expected a string, got an array/);
+    await expectError('/createTask', task({ type: true }), 'ERROR_REQUIRED_FIELDS', /^task\.type has the wrong type: expected a string, got a boolean/);
+    await expectError('/createTask', { clientKey: key, task: 'x' }, 'ERROR_REQUIRED_FIELDS', /^task has the wrong type: expected an object, got a string/);
+    await expectError('/getTaskResult', { clientKey: key, taskId: 123 }, 'ERROR_REQUIRED_FIELDS', /^taskId has the wrong type: expected a string, got a number \(123\)/);
+    await expectError('/getTaskResult', { clientKey: key }, 'ERROR_REQUIRED_FIELDS', /^taskId is missing/);
+    await expectError('/createTask', task({ question: undefined }), 'ERROR_REQUIRED_FIELDS', /^task\.question is missing/);
+    await expectError('/getBalance', { clientKey: 42 }, 'ERROR_KEY_DOES_NOT_EXIST', /^clientKey has the wrong type: expected a string, got a number/);
+  });
+
   it('ERROR_PARSE_IMAGE_FAIL: non-base64, bytes that are no image, a truncated image, a 50 MB body', async () => {
     await expectError('/createTask', task({ image: 'this is not base64!!' }), 'ERROR_PARSE_IMAGE_FAIL', /task\.image.*base64/);
     await expectError('/createTask', task({ image: Buffer.from('hello world, not an image').toString('base64') }), 'ERROR_PARSE_IMAGE_FAIL', /JPEG, PNG, WebP or GIF/);
@@ -89,6 +100,9 @@ describe('error table', () => {
 
   it('ERROR_UNKNOWN_QUESTION: unknown ID, and a 10 kB question not echoed back', async () => {
     await expectError('/createTask', task({ question: '/m/nothing' }), 'ERROR_UNKNOWN_QUESTION', /\/m\/nothing.*\/m\/015qff/);
+    await expectError('/createTask', task({ question: 'trafic lights' }), 'ERROR_UNKNOWN_QUESTION', /"trafic lights" is not a known question; did you mean "traffic lights" \(\/m\/015qff\)\?/);
+    await expectError('/createTask', task({ question: '/m/015qf' }), 'ERROR_UNKNOWN_QUESTION', /did you mean "traffic lights" \(\/m\/015qff\)\?/);
+    await expectError('/createTask', task({ question: 'elephants' }), 'ERROR_UNKNOWN_QUESTION', /^(?!.*did you mean)/);
     const r = await post(svc, '/createTask', task({ question: 'x'.repeat(10_240) }));
     assert.equal(r.errorCode, 'ERROR_UNKNOWN_QUESTION');
     assert.ok(r.errorDescription.length < 400);
@@ -101,8 +115,8 @@ describe('error table', () => {
   });
 
   it('ERROR_CAPTCHA_UNSOLVABLE: a question whose class the model was not trained on, naming it', async () => {
-    await expectError('/createTask', task({ question: '/m/0pg52' }), 'ERROR_CAPTCHA_UNSOLVABLE', /taxis/);
-    await expectError('/createTask', task({ question: 'school bus' }), 'ERROR_CAPTCHA_UNSOLVABLE', /school bus/);
+    await expectError('/createTask', task({ question: '/m/0pg52' }), 'ERROR_CAPTCHA_UNSOLVABLE', /taxis.*no trained class/);
+    await expectError('/createTask', task({ question: 'school bus' }), 'ERROR_CAPTCHA_UNSOLVABLE', /school bus.*no trained class/);
   });
 
   it('ERROR_NO_SUCH_CAPCHA_ID: an unknown task id', async () => {
@@ -143,8 +157,12 @@ describe('error table', () => {
     }
   });
 
-  it('an unknown path gets a 404 with the envelope', async () => {
-    await expectError('/createTaskz', {}, 'ERROR_REQUIRED_FIELDS', /POST \/createTask/, 404);
+  it('ERROR_NO_SUCH_METHOD: an unknown path, or a GET of a POST endpoint, gets a 404 with the envelope and the list of endpoints', async () => {
+    await expectError('/createTaskz', {}, 'ERROR_NO_SUCH_METHOD', /no endpoint "POST \/createTaskz"; the protocol's endpoints are POST \/createTask, \/getTaskResult, \/getBalance.*GET .*\/questions/, 404);
+    const res = await svc.app.inject({ method: 'GET', url: '/getBalance?clientKey=x' });
+    assert.equal(res.statusCode, 404);
+    assert.deepEqual(Object.keys(res.json() as object), ['errorId', 'errorCode', 'errorDescription']);
+    assert.match((res.json() as { errorDescription: string }).errorDescription, /^no endpoint "GET \/getBalance"; the protocol's endpoints are POST \/createTask/);
   });
 
   it('covered every code of the registry but the multi-node and capacity ones (connections.test.ts, pg-backpressure.test.ts)', () => {

@@ -1,5 +1,8 @@
 /** /health, /ready and /metrics. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../config.js';
 import { after, before, it } from 'node:test';
 import type { Service } from '../app.js';
 import { RED, cellsWith, gridPicture } from '../testing/pictures.js';
@@ -10,7 +13,9 @@ before(async () => { svc = await testService(); });
 after(() => svc.close());
 
 it('/health and /ready answer with the dependency checks', async () => {
-  assert.deepEqual((await svc.app.inject({ url: '/health' })).json(), { status: 'ok' });
+  const { version } = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
+  assert.match(version, /^\d+\.\d+\.\d+/);
+  assert.deepEqual((await svc.app.inject({ url: '/health' })).json(), { status: 'ok', version });
   const ready = await svc.app.inject({ url: '/ready' });
   assert.equal(ready.statusCode, 200);
   assert.deepEqual(ready.json(), { status: 'ready', checks: { model: 'ok', database: 'ok' } });

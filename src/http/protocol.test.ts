@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
 import type { Service } from '../app.js';
-import { BLACK, BLUE, GREEN, RED, cellsWith, gridPicture } from '../testing/pictures.js';
+import { BLACK, BLUE, GREEN, RED, cellsWith, gridPicture, screenshotPicture } from '../testing/pictures.js';
 import { FIXTURE_MODEL, post, testService } from '../testing/service.js';
 
 const T = 'ReCaptchaV2Classification';
@@ -111,6 +111,35 @@ describe('createTask answers', () => {
     assert.deepEqual((await create({ image: img4, question: '/m/0k4j', grid: '4x4' })).solution, { type: 'multi', objects: [3, 12] });
   });
 
+  it('a screenshot without grid: the separators give the kind and the crop, margins are cut off', async () => {
+    const shot3 = await screenshotPicture(cellsWith(9, RED, [2, 3, 7]), { cell: 160, separator: 6, margin: [30, 80, 20, 25] }, 'jpeg');
+    assert.deepEqual((await create({ image: shot3.bytes.toString('base64'), question: '/m/0k4j' })).solution, { type: 'multi', objects: [2, 3, 7] });
+    const shot4 = await screenshotPicture(cellsWith(16, RED, [0, 6, 15]), { cell: 140, separator: 6, margin: [10, 10, 40, 10], background: [74, 144, 226] });
+    const before = await balance();
+    assert.deepEqual((await create({ image: shot4.bytes.toString('base64'), question: '/m/0k4j' })).solution, { type: 'multi', objects: [0, 6, 15] });
+    assert.equal(await balance(), before - 6);
+  });
+
+  it('the prompt text names the kind of a plain picture of another size; a small plain one is a 1x1', async () => {
+    const plain4 = (await gridPicture(cellsWith(16, RED, [3, 12]), 600)).toString('base64');
+    assert.deepEqual((await create({ image: plain4, question: 'Select all squares with cars' })).solution, { type: 'multi', objects: [3, 12] });
+    const plain3 = (await gridPicture(cellsWith(9, RED, [0, 1, 2]), 500)).toString('base64');
+    assert.deepEqual((await create({ image: plain3, question: 'Select all images with cars', confidence: 0.5 })).solution, { type: 'multi', objects: [0, 1, 2] });
+    assert.deepEqual((await create({ image: plain3, question: '请选择包含汽车的所有图片', confidence: 0.5 })).solution, { type: 'multi', objects: [0, 1, 2] });
+    assert.deepEqual((await create({ image: plain4, question: '请选择包含汽车的所有方格' })).solution, { type: 'multi', objects: [3, 12] });
+    const tile = (await gridPicture([RED], 120)).toString('base64');
+    assert.deepEqual((await create({ image: tile, question: '/m/0k4j' })).solution, { type: 'single', hasObject: true });
+  });
+
+  it('a plain picture of another size with a bare ID is refused, saying what to send; the protocol sizes keep their rule', async () => {
+    const plain = (await gridPicture(cellsWith(9, RED, [0, 1, 2]), 500)).toString('base64');
+    const r = await create({ image: plain, question: '/m/0k4j' });
+    assert.equal(r.errorCode, 'ERROR_ILLEGAL_IMAGE');
+    assert.match(r.errorDescription, /500x500.*no grid was found.*task\.grid.*Select all squares with/);
+    // a 300x300 asked with "squares" stays a 3x3 (the vendor's size rule)
+    assert.deepEqual((await create({ image: b64_3x3, question: 'Select all squares with cars' })).solution, { type: 'multi', objects: [1, 5, 8] });
+  });
+
   it('null for an optional field means absent: grid, confidence, scores', async () => {
     const r = await create({ image: b64_3x3, question: '/m/0k4j', grid: null, confidence: null, scores: null });
     assert.deepEqual(r.solution, { type: 'multi', objects: [1, 5, 8] });
@@ -155,5 +184,45 @@ describe('getTaskResult', () => {
     const foreign = await post(svc, '/getTaskResult', { clientKey: other, taskId: made.taskId });
     assert.equal(foreign.errorCode, 'ERROR_NO_SUCH_CAPCHA_ID');
     assert.equal((await post(svc, '/getBalance', { clientKey: other })).balance, 100);
+  });
+});
+
+describe('GET /questions: what the running models answer', () => {
+  it('marks each question per grid as answered with its figures, gated with why, or without a class', async () => {
+    const res = await svc.app.inject({ method: 'GET', url: '/questions' });
+    type Cover = { answered: boolean; model: string; class?: string; reason?: string };
+    const rows = (res.json() as { questions: { id: string; english: string; chinese: string; answers: Record<string, Cover> }[] }).questions;
+    const row = (id: string) => rows.find((q) => q.id === id)!;
+    assert.equal(rows.length, 21);
+    assert.deepEqual(row('/m/0k4j').answers['3x3'], { answered: true, model: 'tiny-colour-fixture', class: 'car' });
+    assert.equal(row('/m/0cdl1').answers['3x3']!.answered, true);
+    assert.equal(row('/m/0cdl1').answers['4x4']!.answered, false);
+    assert.match(row('/m/0cdl1').answers['4x4']!.reason!, /trained, but below its validation gate.*"palm" out of grids\.4x4/);
+    assert.equal(row('/m/0pg52').answers['1x1']!.answered, false);
+    assert.match(row('/m/0pg52').answers['1x1']!.reason!, /^no trained class/);
+    assert.equal(row('/m/01bjv').chinese, '巴士');
+  });
+
+  it('a class the model has but gates (no question IDs) is refused as gated, with its validation figures', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gl-gated-'));
+    const manifest = JSON.parse(readFileSync(path.join(FIXTURE_MODEL, 'model.json'), 'utf8')) as { questions: Record<string, string[]>; grids: Record<string, string[]>; metrics: unknown };
+    manifest.questions.palm = [];
+    manifest.grids = { '3x3': ['bus', 'car'], '1x1': ['bus', 'car'], '4x4': ['bus', 'car'] };
+    manifest.metrics = { validation: { perClass: { palm: { n: 12, recall: 0.42, precision: 0.5 }, car: { n: 30, recall: 0.9, precision: 0.95 } } } };
+    writeFileSync(path.join(dir, 'model.json'), JSON.stringify(manifest));
+    copyFileSync(path.join(FIXTURE_MODEL, 'model.onnx'), path.join(dir, 'model.onnx'));
+    const gated = await testService({ modelDir: dir });
+    try {
+      const { clientKey } = await gated.accounts.createAccount(100);
+      const r = await post(gated, '/createTask', { clientKey, task: { type: T, image: b64_3x3, question: 'palm trees' } });
+      assert.equal(r.errorCode, 'ERROR_CAPTCHA_UNSOLVABLE');
+      assert.match(r.errorDescription, /trained, but below its validation gate.*"palm".*validation recall 0\.42 on 12/);
+      const rows = ((await gated.app.inject({ method: 'GET', url: '/questions' })).json() as { questions: { id: string; answers: Record<string, { answered: boolean; metrics?: Record<string, number> }> }[] }).questions;
+      assert.deepEqual(rows.find((q) => q.id === '/m/0k4j')!.answers['3x3']!.metrics, { n: 30, recall: 0.9, precision: 0.95 });
+      assert.equal(rows.find((q) => q.id === '/m/0cdl1')!.answers['3x3']!.answered, false);
+    } finally {
+      await gated.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,10 +1,11 @@
 /** HTTP routes: thin wrappers that map domain results and ProtocolErrors onto the envelope. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ProtocolError, envelopeOf } from '../protocol/errors.js';
-import { QUESTIONS } from '../protocol/questions.js';
+import type { QuestionRow } from '../solver/coverage.js';
 import type { TaskService } from '../tasks/service.js';
 import type { Sample } from '../playground/samples.js';
 import type { Metrics } from './metrics.js';
+import { VERSION } from '../version.js';
 
 const OK = { errorId: 0, errorCode: '', errorDescription: '' } as const;
 
@@ -14,6 +15,8 @@ export interface RouteDeps {
   ready: () => Promise<Record<string, string>>;
   playground: string;
   samples: Sample[];
+  /** Every question with what the running models answer (Solver.questionTable). */
+  questions: () => QuestionRow[];
 }
 
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
@@ -34,8 +37,18 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post('/createTask', protocol('createTask', (b) => deps.tasks.createTask(b)));
   app.post('/getTaskResult', protocol('getTaskResult', (b) => deps.tasks.getTaskResult(b)));
   app.post('/getBalance', protocol('getBalance', (b) => deps.tasks.getBalance(b)));
+  app.post('/getSoftID', protocol('getSoftID', (b) => deps.tasks.getSoftId(b)));
+  // Reports of a wrong answer, in CapSolver's and Anti-Captcha's shapes (shared/docs/protocol.md)
+  app.post('/feedbackTask', protocol('feedbackTask', async (b) => {
+    await deps.tasks.reportTask(b, 'feedbackTask');
+    return { message: 'ok' };
+  }));
+  app.post('/reportIncorrectImageCaptcha', protocol('reportIncorrectImageCaptcha', async (b) => {
+    await deps.tasks.reportTask(b, 'reportIncorrectImageCaptcha');
+    return { status: 'success' };
+  }));
 
-  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/health', async () => ({ status: 'ok', version: VERSION }));
   app.get('/ready', async (_req, reply) => {
     const checks = await deps.ready();
     const ok = Object.values(checks).every((v) => v === 'ok');
@@ -46,7 +59,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
-  app.get('/questions', async () => ({ questions: QUESTIONS }));
+  app.get('/questions', async () => ({ questions: deps.questions() }));
 
   // The playground: one static page (public/index.html), plus sample challenges.
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(deps.playground));

@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   ERROR_NO_SLOT_AVAILABLE: 'the server is at capacity (connections, database pool); nothing was done or charged, retry shortly',
   ERROR_SERVICE_UNAVALIABLE: 'a dependency (database, cache, model) is unavailable',
   ERROR_INTERNAL_SERVER_ERROR: 'anything unexpected',
+  // Anti-Captcha's code for "request to API made with method which does not exist"; HTTP 404
+  ERROR_NO_SUCH_METHOD: 'the path (or method) is not an endpoint of the service',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -4,8 +4,9 @@
  * question maps to, comes only from each model's model.json.
  */
 import { ProtocolError } from '../protocol/errors.js';
-import type { Question } from '../protocol/questions.js';
+import { QUESTIONS, type Question } from '../protocol/questions.js';
 import type { GridKind } from '../imaging/grid.js';
+import { answerable, coverage, questionTable, type QuestionRow } from './coverage.js';
 import type { Picture } from '../imaging/decode.js';
 import { sampleTiles } from '../imaging/sample-tiles.js';
 import type { LoadedModel } from '../model/manifest.js';
@@ -41,19 +42,22 @@ export class Solver {
     return this.grid4 ? [this.tiles, this.grid4] : [this.tiles];
   }
 
+  /** Every question with, per grid kind, whether the serving model answers it, how well, or why not (GET /questions). */
+  questionTable(): QuestionRow[] {
+    return questionTable((k) => this.modelFor(k).model.manifest, QUESTIONS);
+  }
+
   /** The class that answers a question on a grid kind, or the protocol's error for why none does. */
   classFor(question: Question, kind: GridKind): string {
     const { manifest } = this.modelFor(kind).model;
-    const cls = manifest.classes.find((c) => manifest.questions[c]?.includes(question.id));
+    const cover = coverage(manifest, question, kind);
+    if (cover.answered) return cover.class!;
     const label = `${question.id} (${question.english})`;
-    if (kind === '4x4' && (!cls || !manifest.grids['4x4']?.includes(cls))) {
-      const ok = (manifest.grids['4x4'] ?? []).map((c) => manifest.questions[c]?.[0]).filter(Boolean).join(', ');
-      throw new ProtocolError('ERROR_UNKNOW_450x450_QUESTION', `task.question ${label} is not answerable on a 4x4 (450x450) image; answerable: ${ok || 'none'}`);
+    if (kind === '4x4') {
+      const ok = answerable(manifest, '4x4', QUESTIONS).map((q) => q.id).join(', ');
+      throw new ProtocolError('ERROR_UNKNOW_450x450_QUESTION', `task.question ${label} is not answerable on a 4x4 (450x450) image: ${cover.reason}; answerable: ${ok || 'none'}`);
     }
-    if (!cls || !(manifest.grids[kind] ?? manifest.classes).includes(cls)) {
-      throw new ProtocolError('ERROR_CAPTCHA_UNSOLVABLE', `task.question ${label}: model ${manifest.name} has no trained class for "${question.english}", so it cannot be answered (nothing was charged)`);
-    }
-    return cls;
+    throw new ProtocolError('ERROR_CAPTCHA_UNSOLVABLE', `task.question ${label} cannot be answered on a ${kind}: ${cover.reason} (nothing was charged)`);
   }
 
   async solve(picture: Picture, question: Question, opts: SolveOptions = {}): Promise<SolveResult> {

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { guarded } from '../accounts/unavailable.js';
 import { tooManyRequests, type RateLimiter } from '../accounts/limits.js';
 import type { Solution } from '../solver/select-cells.js';
-import type { TaskResults } from './result-store.js';
+import type { StoredTask, TaskContext, TaskResults } from './result-store.js';
 
 export function connectRedis(url: string): Redis {
   const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, retryStrategy: (n) => Math.min(n * 100, 1000), lazyConnect: false });
@@ -23,16 +23,24 @@ export class RedisResults implements TaskResults {
     return `${this.prefix}task:${taskId}`;
   }
 
-  put(taskId: string, accountId: number, solution: Solution): Promise<void> {
-    return guarded('cache', async () => { await this.redis.set(this.key(taskId), JSON.stringify({ accountId, solution }), 'EX', this.ttlSeconds); });
+  /** The picture travels as base64 inside the same key, so it expires with the result. */
+  put(taskId: string, accountId: number, solution: Solution, context?: TaskContext): Promise<void> {
+    const ctx = context ? { ...context, picture: context.picture?.toString('base64') } : undefined;
+    return guarded('cache', async () => { await this.redis.set(this.key(taskId), JSON.stringify({ accountId, solution, context: ctx }), 'EX', this.ttlSeconds); });
   }
 
-  get(taskId: string, accountId: number): Promise<Solution | undefined> {
+  async get(taskId: string, accountId: number): Promise<Solution | undefined> {
+    return (await this.task(taskId, accountId))?.solution;
+  }
+
+  task(taskId: string, accountId: number): Promise<StoredTask | undefined> {
     return guarded('cache', async () => {
       const raw = await this.redis.get(this.key(taskId));
       if (!raw) return undefined;
-      const entry = JSON.parse(raw) as { accountId: number; solution: Solution };
-      return entry.accountId === accountId ? entry.solution : undefined;
+      const entry = JSON.parse(raw) as { accountId: number; solution: Solution; context?: Omit<TaskContext, 'picture'> & { picture?: string } };
+      if (entry.accountId !== accountId) return undefined;
+      const context = entry.context ? { ...entry.context, picture: entry.context.picture ? Buffer.from(entry.context.picture, 'base64') : undefined } : undefined;
+      return { solution: entry.solution, context };
     });
   }
 

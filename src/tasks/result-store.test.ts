@@ -25,3 +25,22 @@ it('sweeps expired entries and caps the count, dropping the oldest', async () =>
   await store.put('e', 1, sol);
   assert.equal(store.size, 1);
 });
+
+it('keeps each task\'s picture beside its result, within a byte budget that drops the oldest picture first', async () => {
+  let now = 0;
+  const store = new ResultStore(1000, 100, () => now, 25);
+  const ctx = (n: number) => ({ kind: '3x3' as const, questionId: '/m/0k4j', className: 'car', picture: Buffer.alloc(n, 1) });
+  await store.put('a', 1, sol, ctx(10));
+  await store.put('b', 1, sol, ctx(10));
+  assert.equal((await store.task('a', 1))?.context?.picture?.length, 10);
+  assert.equal(await store.task('a', 2), undefined);
+  await store.put('c', 1, sol, ctx(10));
+  assert.equal(store.heldPictureBytes, 20);
+  const a = await store.task('a', 1);
+  assert.deepEqual(a?.solution, sol, 'the result outlives its picture');
+  assert.equal(a?.context?.picture, undefined);
+  assert.equal(a?.context?.className, 'car');
+  now = 2000;
+  await store.put('d', 1, sol);
+  assert.equal(store.heldPictureBytes, 0);
+});

@@ -15,6 +15,8 @@ import type { GridKind } from '../imaging/grid.js';
 import type { Solver } from '../solver/solver.js';
 import type { Solution } from '../solver/select-cells.js';
 import type { TaskResults } from './result-store.js';
+import type { FeedbackSource } from '../accounts/feedback.js';
+import { correctionFor, parseFeedback } from '../protocol/feedback-requests.js';
 
 export interface TaskReply {
   status: 'ready';
@@ -73,16 +75,24 @@ export class TaskService {
       const { maxImagePixels } = this.d.config;
       const cheapest = Math.min(this.priceOf('3x3'), this.priceOf('4x4'), this.priceOf('1x1'));
       if (account.balance < cheapest) throw zeroBalance(cheapest);
-      const header = await readHeader(decodeBase64(input.image), input.grid, maxImagePixels);
-      this.d.solver.classFor(input.question, header.kind); // unanswerable questions fail before the balance check
-      const price = this.priceOf(header.kind);
-      if ((await this.d.accounts.balance(account.id)) < price) throw zeroBalance(price);
+      const bytes = decodeBase64(input.image);
+      const header = await readHeader(bytes, input.grid, maxImagePixels, input.promptGrid);
+      if (header.kind) {
+        this.d.solver.classFor(input.question, header.kind); // unanswerable questions fail before the balance check
+        const price = this.priceOf(header.kind);
+        if ((await this.d.accounts.balance(account.id)) < price) throw zeroBalance(price);
+      }
+      // a screenshot whose kind only its pixels tell (detect-grid.ts) is checked once decoded
       const picture = await this.decode(header, account.id);
+      const className = this.d.solver.classFor(input.question, picture.kind);
+      const price = this.priceOf(picture.kind);
+      if (picture.kind !== header.kind && (await this.d.accounts.balance(account.id)) < price) throw zeroBalance(price);
       const { solution } = await this.d.solver.solve(picture, input.question, { confidence: input.confidence, withScores: input.scores });
       const taskId = randomUUID();
       // Stored first, then charged by a conditional debit (concurrent tasks cannot overdraw);
       // if the charge fails the stored result is withdrawn: a failed task costs nothing.
-      await this.d.results.put(taskId, account.id, solution);
+      // the picture and question stay beside the result, so that a report can become a label
+      await this.d.results.put(taskId, account.id, solution, { kind: picture.kind, questionId: input.question.id, className, picture: bytes });
       const charged = await this.d.accounts.charge(account.id, price, taskId).catch(async (err: unknown) => {
         await this.d.results.delete(taskId).catch(() => undefined);
         throw err;
@@ -116,16 +126,51 @@ export class TaskService {
     await this.d.rate.hit(account.id);
     const taskId = taskIdOf(asBody(body));
     const solution = await this.d.results.get(taskId, account.id);
-    if (!solution) {
-      throw new ProtocolError('ERROR_NO_SUCH_CAPCHA_ID', `taskId ${JSON.stringify(taskId.slice(0, 64))} is unknown, expired (results are kept ${this.d.config.taskTtlSeconds} s) or belongs to another key`);
-    }
+    if (!solution) throw noSuchTask(taskId, this.d.config.taskTtlSeconds);
     return { status: 'ready', taskId, solution };
+  }
+
+  /**
+   * A report that a task's answer was wrong (feedbackTask, reportIncorrectImageCaptcha): only by the
+   * key that made the task, once, while its result is kept. Stored with the picture as a label; with
+   * FEEDBACK_REFUND on, the task's charge is given back (a ledger row), up to the daily cap.
+   */
+  async reportTask(body: unknown, source: FeedbackSource): Promise<{ refunded: number }> {
+    const account = await this.account(body);
+    await this.d.rate.hit(account.id);
+    const input = parseFeedback(asBody(body), source === 'feedbackTask');
+    const task = await this.d.results.task(input.taskId, account.id);
+    if (!task?.context) throw noSuchTask(input.taskId, this.d.config.taskTtlSeconds);
+    const { context } = task;
+    const correction = correctionFor(input, context.kind)
+      ?? (input.invalid ? undefined : task.solution.type === 'single' ? { hasObject: task.solution.hasObject } : { objects: task.solution.objects });
+    const { scores: _scores, ...answer } = task.solution;
+    const { config } = this.d;
+    const outcome = await this.d.accounts.addFeedback({
+      taskId: input.taskId, accountId: account.id, source, kind: context.kind, questionId: context.questionId, className: context.className,
+      picture: context.picture, answer, correction, invalid: input.invalid, code: input.code, message: input.message,
+    }, config.feedbackRefund ? { maxPerDay: config.feedbackRefundMaxPerDay } : undefined);
+    if (!outcome.stored) throw new ProtocolError('ERROR_NO_SUCH_CAPCHA_ID', `taskId ${JSON.stringify(input.taskId.slice(0, 64))} was already reported; a task can be reported once`);
+    return { refunded: outcome.refunded };
+  }
+
+  /**
+   * The YesCaptcha client's get_soft_id(): the vendor's developer ID for its revenue-share programme.
+   * gridlens has no such programme; the account's id answers, stable for the key.
+   */
+  async getSoftId(body: unknown): Promise<{ softID: number }> {
+    const account = await this.account(body);
+    return { softID: account.id };
   }
 
   async getBalance(body: unknown): Promise<{ balance: number }> {
     const account = await this.account(body);
     return { balance: await this.d.accounts.balance(account.id) };
   }
+}
+
+function noSuchTask(taskId: string, ttl: number): ProtocolError {
+  return new ProtocolError('ERROR_NO_SUCH_CAPCHA_ID', `taskId ${JSON.stringify(taskId.slice(0, 64))} is unknown, expired (results are kept ${ttl} s) or belongs to another key`);
 }
 
 function zeroBalance(price: number): ProtocolError {

@@ -49,3 +49,25 @@ export async function startNode(env: Record<string, string>): Promise<NodeProces
   child.kill('SIGKILL');
   throw new Error('server did not start within 15 s');
 }
+
+export interface Exited {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `node dist/src/server.js` (or another script under dist/) until it exits by itself; killed after timeoutMs. */
+export async function runUntilExit(env: Record<string, string>, script = ['src', 'server.js'], args: string[] = [], timeoutMs = 30_000): Promise<Exited> {
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', ...script), ...args], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+  child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}

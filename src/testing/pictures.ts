@@ -59,6 +59,41 @@ export function pngBomb(width = 100_000, height = 100_000): Buffer {
 
 /** A GIF that is small on the wire (about 12 KB) but 4096x4096 once decoded: the stall of issue 19, case 3. */
 export async function bigGif(side = 4096): Promise<Buffer> {
-  const sharp = (await import('sharp')).default;
   return sharp({ create: { width: side, height: side, channels: 3, background: { r: 230, g: 20, b: 20 } } }).gif().toBuffer();
+}
+
+export interface ScreenshotLayout {
+  /** Cell side in px. */
+  cell: number;
+  /** White separator width in px. */
+  separator: number;
+  /** Margin on each side: left, top, right, bottom. */
+  margin: readonly [number, number, number, number];
+  background?: Rgb;
+}
+
+/** A screenshot of a challenge: cells of the given colours spaced by white separators, inside margins. Returns the grid's box too. */
+export async function screenshotPicture(cells: readonly Rgb[], layout: ScreenshotLayout, format: 'png' | 'jpeg' = 'png'): Promise<{ bytes: Buffer; box: { left: number; top: number; right: number; bottom: number } }> {
+  const rows = Math.round(Math.sqrt(cells.length));
+  const { cell, separator, margin: [ml, mt, mr, mb], background = [255, 255, 255] } = layout;
+  const side = rows * cell + (rows - 1) * separator;
+  const width = ml + side + mr;
+  const height = mt + side + mb;
+  const raw = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const gx = x - ml;
+      const gy = y - mt;
+      let c: Rgb = background;
+      if (gx >= 0 && gy >= 0 && gx < side && gy < side) {
+        const cx = Math.floor(gx / (cell + separator));
+        const cy = Math.floor(gy / (cell + separator));
+        c = gx - cx * (cell + separator) >= cell || gy - cy * (cell + separator) >= cell ? [255, 255, 255] : cells[cy * rows + cx]!;
+      }
+      raw.set(c, (y * width + x) * 3);
+    }
+  }
+  const img = sharp(raw, { raw: { width, height, channels: 3 } });
+  const bytes = await (format === 'jpeg' ? img.jpeg({ quality: 85 }) : img.png()).toBuffer();
+  return { bytes, box: { left: ml, top: mt, right: ml + side, bottom: mt + side } };
 }

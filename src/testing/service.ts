@@ -7,7 +7,7 @@ export const FIXTURE_MODEL = path.join(PROJECT_ROOT, 'test', 'fixtures', 'tiny-m
 /** A 4x4 picture model of the same colour rule, scoring each square of the whole picture (training/make_fixture.py). */
 export const FIXTURE_GRID4_MODEL = path.join(PROJECT_ROOT, 'test', 'fixtures', 'tiny-grid4');
 
-export async function testService(overrides: Partial<Record<SettingName, string | number>> = {}, logStream?: NodeJS.WritableStream): Promise<Service> {
+export async function testService(overrides: Partial<Record<SettingName, string | number | boolean>> = {}, logStream?: NodeJS.WritableStream): Promise<Service> {
   const config = loadConfig({ modelDir: FIXTURE_MODEL, modelDir4x4: '', dbPath: ':memory:', inferenceWorkers: 1, logLevel: 'silent', ...overrides }, {});
   return buildService(config, { logStream });
 }

@@ -85,6 +85,6 @@ def mix(x: torch.Tensor, y: torch.Tensor, p: float = 0.5) -> tuple[torch.Tensor,
     return x, lam * y + (1 - lam) * y[perm]
 
 
-def train_batch(x_uint8: torch.Tensor, out: int) -> torch.Tensor:
-    x = random_affine(to_float(x_uint8), out)
+def train_batch(x_uint8: torch.Tensor, out: int, scale=(0.6, 1.0)) -> torch.Tensor:
+    x = random_affine(to_float(x_uint8), out, scale)
     return degrade(colour(x)).clamp_(0, 1)

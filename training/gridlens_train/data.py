@@ -59,27 +59,36 @@ def _decode(data: bytes) -> np.ndarray:
 
 
 def load_images(root: Path, rows: list[dict], size: int, cache_name: str, log=print) -> TileSet:
-    key = hashlib.sha1(("|".join(r["file"] for r in rows) + f"{size}/{SRC}").encode()).hexdigest()[:12]
+    src = max(SRC, size)  # crops are taken from at least the model's own resolution
+    key = hashlib.sha1(("|".join(r["file"] for r in rows) + f"{size}/{src}").encode()).hexdigest()[:12]
     cache = project_root() / ".cache" / f"{cache_name}-{key}.npz"
     if cache.exists():
         z = np.load(cache)
         return TileSet(z["x_src"], z["x_eval"], rows)
     index = {r["file"]: i for i, r in enumerate(rows)}
-    x_src = np.zeros((len(rows), SRC, SRC, 3), np.uint8)
+    x_src = np.zeros((len(rows), src, src, 3), np.uint8)
     x_eval = np.zeros((len(rows), size, size, 3), np.uint8)
     seen = 0
-    for tar_root, tar_name in sorted({(str(r.get("root", root)), r["tar"]) for r in rows}):
+
+    def put(i: int, img: np.ndarray) -> None:
+        nonlocal seen
+        x_src[i] = np.asarray(Image.fromarray(img).resize((src, src), Image.BILINEAR))
+        x_eval[i] = resize_like_service(img, size)
+        seen += 1
+        if seen % 2000 == 0:
+            log(f"  decoded {seen}/{len(rows)} {cache_name} images")
+
+    # rows from an exported feedback folder name their image file; the others live in tars
+    for i, r in enumerate(rows):
+        if r.get("path"):
+            put(i, _decode(Path(r["path"]).read_bytes()))
+    for tar_root, tar_name in sorted({(str(r.get("root", root)), r["tar"]) for r in rows if not r.get("path")}):
         with tarfile.open(Path(tar_root) / tar_name) as tar:
             for member in tar:
                 i = index.get(member.name)
                 if i is None or not member.isfile():
                     continue
-                img = _decode(tar.extractfile(member).read())
-                x_src[i] = np.asarray(Image.fromarray(img).resize((SRC, SRC), Image.BILINEAR))
-                x_eval[i] = resize_like_service(img, size)
-                seen += 1
-                if seen % 2000 == 0:
-                    log(f"  decoded {seen}/{len(rows)} {cache_name} images")
+                put(i, _decode(tar.extractfile(member).read()))
     if seen != len(rows):
         raise RuntimeError(f"{cache_name}: found {seen} of {len(rows)} manifest images in the tars under {root}")
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -110,8 +119,73 @@ def extra_label_rows(labels_dir: Path) -> list[dict]:
     return rows
 
 
-def split_by_cluster(rows: list[dict], val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+def is_feedback_export(folder: Path) -> bool:
+    """A folder written by `gridlens feedback export --out DIR`: labels.csv beside tiles/."""
+    return (folder / "labels.csv").is_file() and (folder / "tiles").is_dir()
+
+
+def feedback_label_rows(folder: Path) -> list[dict]:
+    """Tiles labelled from users' reports (`gridlens feedback export`): labels.csv rows of
+    pix_sha1,file,class,method,task_id whose file is an image in the folder itself. Shaped like
+    tiles-v1's manifest; the nine tiles of one report share a near_cluster, so the split keeps
+    them together."""
+    rows = []
+    for lab in read_manifest(folder / "labels.csv"):
+        path = folder / lab["file"]
+        if not path.is_file():
+            raise ValueError(f"{folder}/labels.csv: {lab['file']} is not in the folder")
+        pixels = np.asarray(Image.open(path).convert("RGB"))
+        if hashlib.sha1(pixels.tobytes()).hexdigest() != lab["pix_sha1"]:
+            raise ValueError(f"{folder}/labels.csv: {lab['file']} does not have pix_sha1 {lab['pix_sha1']}")
+        rows.append({"file": f"feedback:{folder.name}/{lab['file']}", "path": str(path), "tar": "", "class": lab["class"],
+                     "labels": lab["class"], "kind": "recaptcha_tile", "near_cluster": "f:" + lab["task_id"],
+                     "method": lab["method"], "feedback": "1"})
+    return rows
+
+
+def label_source_rows(path: Path) -> list[dict]:
+    """One `train.py --labels` source: an exported feedback folder, or a folder of unlabeled-v1 label CSVs."""
+    return feedback_label_rows(path) if is_feedback_export(path) else extra_label_rows(path)
+
+
+def label_sources(labels) -> list[str]:
+    """train.py's --labels as a list: None (not given) is data/labels; '' entries mean none; a run
+    saved before --labels was repeatable holds one string."""
+    if labels is None:
+        labels = ["data/labels"]
+    elif isinstance(labels, str):
+        labels = [labels]
+    return [s for s in labels if s]
+
+
+def training_rows(labels, limit: int, seed: int, log=print) -> list[dict]:
+    """The labelled rows of a tile run, in train.py's order: tiles-v1, then the label CSV folders,
+    drawn down to --limit, then every tile of the feedback exports (never drawn away). export.py and
+    train_grid4.py call this with a run's saved arguments to see the same rows."""
+    rows = read_manifest(shared_data() / "tiles-v1" / "manifest.csv")
+    feedback = []
+    for source in label_sources(labels):
+        extra = label_source_rows(project_root() / source)
+        if extra and extra[0].get("feedback"):
+            feedback += extra
+            hist = {c: sum(r["class"] == c for r in extra) for c in sorted({r["class"] for r in extra})}
+            log(f"merged {len(extra)} tiles from the feedback export {source}: {hist}")
+        else:
+            rows += extra
+            if extra:
+                log(f"merged {len(extra)} tiles labelled in {source}")
+    if limit:
+        rng = np.random.default_rng(seed)
+        rows = [rows[i] for i in sorted(rng.choice(len(rows), max(0, limit - len(feedback)), replace=False))]
+    return rows + feedback
+
+
+def split_by_cluster(rows: list[dict], val_fraction: float, seed: int, fit_fraction: float = 0.0):
     """Stratified by class, grouped by near_cluster: a cluster lies wholly in train or in val.
+
+    With fit_fraction > 0 a third part, the fitting split (thresholds and calibration, never
+    trained on, never reported), is returned too: (train, val, fit). It takes the clusters right
+    after validation's in each class's shuffled order, so validation is the same with or without it.
 
     web_photo rows are stock photos, not reCAPTCHA tiles: training only (data/README.md).
     """
@@ -125,12 +199,15 @@ def split_by_cluster(rows: list[dict], val_fraction: float, seed: int) -> tuple[
             by_class["__train_only__"].append(cid)
             continue
         by_class[rows[members[0]]["class"]].append(cid)
-    train, val = [], []
+    train, val, fit = [], [], []
     for cls in sorted(by_class):
         cids = sorted(by_class[cls])
         random.Random(f"{seed}:{cls}").shuffle(cids)  # per class: adding a class never reshuffles another
         n_val = 0 if cls == "__train_only__" else max(1, round(len(cids) * val_fraction))
+        n_fit = 0 if cls == "__train_only__" or fit_fraction <= 0 else max(1, round(len(cids) * fit_fraction))
         for k, cid in enumerate(cids):
-            target = val if k < n_val else train
-            target.extend(i for i in clusters[cid] if not (target is val and rows[i]["kind"] == "web_photo"))
+            target = val if k < n_val else fit if k < n_val + n_fit else train
+            target.extend(i for i in clusters[cid] if not (target is not train and rows[i]["kind"] == "web_photo"))
+    if fit_fraction > 0:
+        return sorted(train), sorted(val), sorted(fit)
     return sorted(train), sorted(val)

@@ -41,5 +41,5 @@ def export_onnx(model, size: int, path: Path) -> None:
     model.eval()
     dummy = torch.zeros(1, 3, size, size)
     torch.onnx.export(model, dummy, str(path), input_names=["input"], output_names=["scores"],
-                      dynamic_axes={"input": {0: "batch"}, "scores": {0: "batch"}}, opset_version=13)
+                      dynamic_axes={"input": {0: "batch"}, "scores": {0: "batch"}}, opset_version=14)  # 14: HardSwish
     onnx.checker.check_model(onnx.load(str(path)))

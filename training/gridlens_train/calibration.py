@@ -1,0 +1,96 @@
+"""Scores that read as probabilities: per-class Platt scaling fitted on the fitting split.
+
+A tile model's raw outputs (softmax or sigmoid) are turned into, per class, the probability that the
+tile shows that class: p' = sigmoid(a_c * logit(p) + b_c). (a_c, b_c) are fitted by maximum
+likelihood on tiles that neither trained the model nor report its figures (the fitting split),
+pulled towards one shared (a, b) so that a class with few fitting positives does not get a wild
+curve. The map is baked into the exported ONNX graph (``Calibrated``), so the service, the
+playground and ``scores: true`` all see calibrated probabilities and ``confidence: 0.5`` means
+"more likely than not".
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+EPS = 1e-6
+
+
+def logit(p: torch.Tensor) -> torch.Tensor:
+    p = p.clamp(EPS, 1 - EPS)
+    return torch.log(p) - torch.log1p(-p)
+
+
+def fit_platt(scores: np.ndarray, positive: np.ndarray, prior: float = 2.0, steps: int = 500,
+              mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """scores [N, K] raw probabilities, positive [N, K] bool, mask [N, K] (1 = scored; default all).
+    Returns (a, b), each [K].
+
+    The loss is the mean binary cross-entropy of each class plus prior * ((a_c - a)^2 + (b_c - b)^2)
+    / n_pos_c towards a shared (a, b): classes with many positives follow their own data."""
+    z = logit(torch.from_numpy(scores).double())
+    y = torch.from_numpy(positive.astype(np.float64))
+    w = torch.ones_like(y) if mask is None else torch.from_numpy(mask.astype(np.float64))
+    k = z.shape[1]
+    a = torch.ones(k, dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(k, dtype=torch.float64, requires_grad=True)
+    ga = torch.ones(1, dtype=torch.float64, requires_grad=True)
+    gb = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    n_pos = (y * w).sum(0).clamp(min=1)
+    opt = torch.optim.LBFGS([a, b, ga, gb], lr=0.5, max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        logits = a * z + b
+        bce = (nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none") * w).sum(0) / w.sum(0).clamp(min=1)
+        pull = prior * ((a - ga) ** 2 + (b - gb) ** 2) / n_pos
+        loss = (bce + pull).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return a.detach().numpy().astype(np.float32), b.detach().numpy().astype(np.float32)
+
+
+def apply_platt(scores: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    z = logit(torch.from_numpy(scores).double()).numpy()
+    return (1 / (1 + np.exp(-(a * z + b)))).astype(np.float32)
+
+
+def ece(probs: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
+    """Expected calibration error: |accuracy - confidence| averaged over equal-width bins, weighted by count."""
+    edges = np.linspace(0, 1, bins + 1)
+    total, n = 0.0, len(probs)
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (probs > lo) & (probs <= hi) if lo > 0 else (probs >= lo) & (probs <= hi)
+        if m.any():
+            total += m.sum() / n * abs(correct[m].mean() - probs[m].mean())
+    return float(total)
+
+
+def calibration_report(probs: np.ndarray, positive: np.ndarray, y: np.ndarray, answerable: list[int]) -> dict:
+    """Top-label ECE (the arg-max class's score against whether it is right) and class-wise ECE
+    (every score of an answerable class against whether the tile shows it; the question a
+    client asks), on one set of tiles."""
+    top = probs.argmax(1)
+    top_label = ece(probs[np.arange(len(probs)), top], (top == y).astype(np.float64))
+    cols = probs[:, answerable].ravel()
+    truth = positive[:, answerable].ravel().astype(np.float64)
+    # class-wise: only scores above 0.01, else the mass of easy negatives near 0 hides any error
+    keep = cols > 0.01
+    return {"topLabelEce": round(top_label, 4), "classwiseEce": round(ece(cols[keep], truth[keep]), 4)}
+
+
+class Calibrated(nn.Module):
+    """The exported graph: raw probabilities, then each class's Platt map (ONNX: Log, Sub, Mul, Add, Sigmoid)."""
+
+    def __init__(self, net: nn.Module, a: np.ndarray, b: np.ndarray):
+        super().__init__()
+        self.net = net
+        self.register_buffer("a", torch.from_numpy(np.asarray(a, np.float32)).view(1, -1))
+        self.register_buffer("b", torch.from_numpy(np.asarray(b, np.float32)).view(1, -1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.net(x).clamp(EPS, 1 - EPS)
+        return torch.sigmoid(self.a * (torch.log(p) - torch.log1p(-p)) + self.b)
