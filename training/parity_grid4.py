@@ -37,7 +37,7 @@ def main():
     if (Path(args.run) / "head.pt").exists():  # a run of train_grid4_coco.py: the detector model
         from gridlens_train.detector4 import COCO_OF, DetectorFeatures, Grid4Detector, Grid4Head
         state = torch.load(Path(args.run) / "head.pt", map_location="cpu")
-        head = Grid4Head(state["classes"])
+        head = Grid4Head(state["classes"], pooled_for_coco=state.get("pooled_for_coco", True))
         head.load_state_dict(state["head"])
         feats = DetectorFeatures([COCO_OF[c] for c in state["classes"] if c in COCO_OF], state["size"])
         export = Grid4Detector(feats, head, torch.from_numpy(state["a"]), torch.from_numpy(state["b"])).eval()

@@ -48,6 +48,8 @@ function printTiles(r: TileReport): void {
 function printGrid4(r: Grid4Report): void {
   console.log(`model ${r.model}, ${r.challenges} 4x4 challenges (${r.unanswerable} not answerable)`);
   console.log(`squares: precision ${pct(r.precision)}  recall ${pct(r.recall)}  F1 ${r.f1.toFixed(3)}   exact set ${pct(r.exactSetRate)}`);
+  const a = r.answered;
+  console.log(`answered questions only (${a.challenges} challenges): precision ${pct(a.precision)}  recall ${pct(a.recall)}  F1 ${a.f1.toFixed(3)}   exact set ${pct(a.exactSetRate)}`);
   for (const [q, c] of Object.entries(r.perQuestion)) console.log(`  ${q.padEnd(14)} ${String(c.total).padStart(3)}  F1 ${c.f1.toFixed(3)}  exact ${c.exact}/${c.total}${c.unanswerable ? `  unanswerable ${c.unanswerable}` : ''}`);
 }
 

@@ -75,7 +75,9 @@ class DetectorFeatures(nn.Module):
 class Grid4Head(nn.Module):
     """Learned mapping from the detector's per-square features to per-class logits."""
 
-    def __init__(self, classes: list[str], dim: int = 1440):
+    def __init__(self, classes: list[str], dim: int = 1440, pooled_for_coco: bool = True):
+        """pooled_for_coco False: a class COCO knows is scored from its detector channel alone
+        (touch, inside, a bias), the pooled-feature classifier only serves the other classes."""
         super().__init__()
         self.classes = list(classes)
         self.coco_slot = [i for i, c in enumerate(classes) if c in COCO_OF]  # which classes have detector channels
@@ -85,9 +87,14 @@ class Grid4Head(nn.Module):
         self.w_touch = nn.Parameter(torch.full((k,), 1.0))
         self.w_inside = nn.Parameter(torch.full((k,), 0.5))
         self.register_buffer("slot", torch.tensor(self.coco_slot, dtype=torch.long))
+        keep = torch.ones(len(classes), 1)
+        if not pooled_for_coco:
+            keep[self.coco_slot] = 0
+        self.register_buffer("keep", keep)
 
     def forward(self, pooled: torch.Tensor, touch: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
-        logits = self.linear(self.norm(pooled)).transpose(1, 2)  # N, C, 16
+        logits = (self.linear(self.norm(pooled)).transpose(1, 2) * self.keep[None]  # N, C, 16
+                  + self.linear.bias[None, :, None] * (1 - self.keep[None]))
         if len(self.coco_slot):
             det = self.w_touch[:, None] * _logit(touch) + self.w_inside[:, None] * _logit(inside)  # N, K, 16
             logits = logits.index_add(1, self.slot, det)
