@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gridlens_train import data  # noqa: E402
 from gridlens_train.classes import QUESTION_IDS  # noqa: E402
 from gridlens_train.manifest import export_onnx, write_manifest  # noqa: E402
-from gridlens_train.calibration import Calibrated, apply_platt, calibration_report, fit_platt  # noqa: E402
+from gridlens_train.calibration import Calibrated, apply_platt, calibration_report, challenge_ece, fit_platt, prior_shift  # noqa: E402
 from gridlens_train.model import WithActivation, build_model  # noqa: E402
 import train  # noqa: E402
 from train import predict  # noqa: E402
@@ -63,6 +63,9 @@ def main():
     p.add_argument("--grid4", default=GRID4_DEFAULT, help="classes answered on 4x4 pictures (comma list)")
     p.add_argument("--fuse", action="store_true",
                    help="COCO backbone: export hard-swish/hard-sigmoid as single ONNX ops (exact 1/6 instead of TF's float16 constant)")
+    p.add_argument("--challenge-prior", type=float, default=0.0,
+                   help="calibrate to this share of positive tiles (a 3x3 shows the asked object in 2-5 of 9: 0.39) instead of "
+                        "the fitting split's own share of each class; 0 = the split's")
     p.add_argument("--no-calibrate", action="store_true", help="export raw scores even when the run has a fitting split")
     p.add_argument("--gate", type=float, default=0.0,
                    help="a new class answers only if, on validation, its tile recall and precision at its threshold "
@@ -109,16 +112,26 @@ def main():
         raw_fit = predict(net, tiles.x_eval[fit_idx], head, "cpu")
         pos_fit = positives(fit_idx)
         a, b = fit_platt(raw_fit, pos_fit)
-        probs, probs_fit = apply_platt(raw_val, a, b), apply_platt(raw_fit, a, b)
         answerable_k = [k for k, c in enumerate(classes) if QUESTION_IDS.get(c)]
+        plain = apply_platt(raw_val, a, b)
+        if args.challenge_prior:
+            b = prior_shift(b, pos_fit, args.challenge_prior)
+        probs, probs_fit = apply_platt(raw_val, a, b), apply_platt(raw_fit, a, b)
         calib = {"method": "per-class Platt scaling on logit(score), fitted on the fitting split",
                  "fitTiles": int(len(fit_idx)), "a": {c: round(float(v), 4) for c, v in zip(classes, a)},
                  "b": {c: round(float(v), 4) for c, v in zip(classes, b)},
                  "validationBefore": calibration_report(raw_val, pos_val, y, answerable_k),
-                 "validationAfter": calibration_report(probs, pos_val, y, answerable_k)}
+                 "validationAfter": calibration_report(probs, pos_val, y, answerable_k),
+                 **({"challengePrior": args.challenge_prior,
+                     "validationPlattOnly": calibration_report(plain, pos_val, y, answerable_k),
+                     "challengeEce": {"raw": round(challenge_ece(raw_val, pos_val, answerable_k, args.challenge_prior), 4),
+                                      "plattOnly": round(challenge_ece(plain, pos_val, answerable_k, args.challenge_prior), 4),
+                                      "shipped": round(challenge_ece(probs, pos_val, answerable_k, args.challenge_prior), 4)}}
+                    if args.challenge_prior else {})}
         export_onnx(Calibrated(WithActivation(net, head), a, b), size, out / "model.onnx")
         head_out = "sigmoid"
-        print(f"calibration on {len(fit_idx)} fitting tiles: validation {calib['validationBefore']} -> {calib['validationAfter']}")
+        print(f"calibration on {len(fit_idx)} fitting tiles: validation {calib['validationBefore']} -> {calib['validationAfter']}"
+              + (f"; challenge-weighted class-wise ECE {calib['challengeEce']}" if args.challenge_prior else ""))
     else:
         probs = raw_val
         if len(fit_idx):

@@ -58,15 +58,40 @@ def apply_platt(scores: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (1 / (1 + np.exp(-(a * z + b)))).astype(np.float32)
 
 
-def ece(probs: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
-    """Expected calibration error: |accuracy - confidence| averaged over equal-width bins, weighted by count."""
+def ece(probs: np.ndarray, correct: np.ndarray, bins: int = 15, weights: np.ndarray | None = None) -> float:
+    """Expected calibration error: |accuracy - confidence| averaged over equal-width bins, weighted by
+    count (or by the given sample weights)."""
+    w = np.ones(len(probs)) if weights is None else weights
     edges = np.linspace(0, 1, bins + 1)
-    total, n = 0.0, len(probs)
+    total, n = 0.0, w.sum()
     for lo, hi in zip(edges[:-1], edges[1:]):
         m = (probs > lo) & (probs <= hi) if lo > 0 else (probs >= lo) & (probs <= hi)
         if m.any():
-            total += m.sum() / n * abs(correct[m].mean() - probs[m].mean())
+            wm = w[m]
+            total += wm.sum() / n * abs((correct[m] * wm).sum() / wm.sum() - (probs[m] * wm).sum() / wm.sum())
     return float(total)
+
+
+def prior_shift(b: np.ndarray, positive: np.ndarray, prior: float) -> np.ndarray:
+    """Move each class's Platt bias from the fitting split's share of positives to `prior`, the share a
+    challenge has (2-5 of 9 tiles show the asked object): the odds scale by prior/(1-prior) over the
+    split's own odds, so a score reads as "the probability this tile of a challenge shows the asked object"."""
+    f = positive.mean(0).clip(1e-3, 1 - 1e-3)
+    return (b + np.log(prior / (1 - prior)) - np.log(f / (1 - f))).astype(np.float32)
+
+
+def challenge_ece(probs: np.ndarray, positive: np.ndarray, answerable: list[int], prior: float) -> float:
+    """Class-wise ECE with the tiles reweighted so that, per class, positives weigh `prior` of the
+    total: the calibration a client sees in challenges rather than in the validation pool."""
+    errs, weights = [], []
+    for k in answerable:
+        pos = positive[:, k]
+        if pos.sum() == 0 or (~pos).sum() == 0:
+            continue
+        w = np.where(pos, prior / pos.sum(), (1 - prior) / (~pos).sum())
+        errs.append(ece(probs[:, k], pos.astype(np.float64), weights=w))
+        weights.append(1.0)
+    return float(np.average(errs, weights=weights)) if errs else float("nan")
 
 
 def calibration_report(probs: np.ndarray, positive: np.ndarray, y: np.ndarray, answerable: list[int]) -> dict:
