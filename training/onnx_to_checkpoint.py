@@ -59,6 +59,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", type=Path, help="a shipped tile model folder (model.onnx + model.json)")
     p.add_argument("--out", type=Path, required=True, help="run folder to write last.pt and split.json into")
+    p.add_argument("--reference", type=Path, default=None,
+                   help="parity reference (training/parity.py's JSON) to compare with; default test/fixtures/parity/reference.json for the shipped model")
     p.add_argument("--stat-tiles", type=int, default=512, help="tiles-v1 tiles for the BatchNorm statistics")
     args = p.parse_args()
     manifest = json.loads((args.model / "model.json").read_text())
@@ -124,8 +126,8 @@ def main() -> None:
     if drift > 1e-4:
         raise SystemExit("setting the BatchNorm statistics changed the eval-mode scores: the layer mapping is wrong")
 
-    ref_path = data.project_root() / "test" / "fixtures" / "parity" / "reference.json"
-    if ref_path.exists() and args.model.resolve() == (data.project_root() / "models" / "gridlens-tiles").resolve():
+    ref_path = args.reference or data.project_root() / "test" / "fixtures" / "parity" / "reference.json"
+    if ref_path.exists() and (args.reference or args.model.resolve() == (data.project_root() / "models" / "gridlens-tiles").resolve()):
         ref = json.loads(ref_path.read_text())
         if ref.get("modelSha256") == manifest["sha256"]:
             check_reference(net, ref, size, mean, std)
