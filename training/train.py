@@ -70,6 +70,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--ema", type=float, default=0.998)
+    p.add_argument("--init", default="", help="start from this checkpoint's weights (a run's last.pt of the same --arch and classes)")
     p.add_argument("--out", required=True, help="run folder for checkpoints, args.json and log")
     return p.parse_args(argv)
 
@@ -160,6 +161,12 @@ def main(argv=None):
 
     device = torch.device(args.device)
     model = build_model(args.arch, len(classes)).to(device).to(memory_format=torch.channels_last)
+    if args.init:
+        init = torch.load(args.init, map_location="cpu")
+        if init["arch"] != args.arch or init["classes"] != classes:
+            raise SystemExit(f"--init {args.init}: arch {init['arch']} with {len(init['classes'])} classes, this run is {args.arch} with {len(classes)}")
+        model.load_state_dict(init["model"])
+        log(f"started from {args.init} (epoch {init['epoch']}, validation top-1 {init['val_top1']:.4f})")
     ema = copy.deepcopy(model).eval()
     head_params = [p for n, p in model.named_parameters() if n.startswith("classifier")]
     body_params = [p for n, p in model.named_parameters() if not n.startswith("classifier")]
