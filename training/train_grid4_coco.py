@@ -131,20 +131,21 @@ def items_for(args, log):
 @torch.no_grad()
 def detector_features(items, size: int, log, flip: bool = False):
     """Cached per-square features of every picture (and, with flip, of its mirror image for training)."""
-    key = hashlib.sha1(("|".join(it[0] for it in items) + f"/{size}/v1/{int(flip)}").encode()).hexdigest()[:12]
+    key = hashlib.sha1(("|".join(it[0] for it in items) + f"/{size}/v2/{int(flip)}").encode()).hexdigest()[:12]
     cache = data.project_root() / ".cache" / f"grid4-coco-{size}-{key}.pt"
     if cache.exists():
         return torch.load(cache)
     feats = DetectorFeatures([COCO_OF[c] for c in CLASSES if c in COCO_OF], size).eval()
-    out = {"pooled": [], "touch": [], "inside": [], "pooled_f": [], "touch_f": [], "inside_f": []}
+    # mirror images ("_f") only with flip, and only for training pictures (main() indexes them by the training rows)
+    suffixes = ("", "_f") if flip else ("",)
+    out = {k + s: [] for s in suffixes for k in ("pooled", "touch", "inside")}
     t0 = time.time()
     for n, it in enumerate(items):
         x = torch.from_numpy(data.resize_like_service(it[1], size)).permute(2, 0, 1)[None].float()
-        p, t, i = feats(x)
-        for suffix in ("", "_f"):
-            if suffix and flip and it[4] == "train":
-                p, t, i = feats(x.flip(-1))
-            # without a mirror pass the slot holds the picture itself (shapes stay aligned; train() skips it)
+        for suffix in suffixes:
+            if suffix and it[4] != "train":
+                continue
+            p, t, i = feats(x.flip(-1) if suffix else x)
             out["pooled" + suffix].append(p[0])
             out["touch" + suffix].append(t[0])
             out["inside" + suffix].append(i[0])
@@ -208,10 +209,10 @@ def main(argv=None):
     mask = np.stack([it[3] for it in items])
     tr = np.where(split == "train")[0]
     # training set: each training picture and its mirror image
-    if args.flip:
-        P = torch.cat([feats["pooled"][tr], feats["pooled_f"][tr]])
-        T = torch.cat([feats["touch"][tr], feats["touch_f"][tr]])
-        I = torch.cat([feats["inside"][tr], feats["inside_f"][tr]])
+    if args.flip:  # the "_f" rows are the training pictures' mirrors, in item order
+        P = torch.cat([feats["pooled"][tr], feats["pooled_f"]])
+        T = torch.cat([feats["touch"][tr], feats["touch_f"]])
+        I = torch.cat([feats["inside"][tr], feats["inside_f"]])
         Y = torch.from_numpy(np.concatenate([target[tr], mirror(target[tr])]))
         M = torch.from_numpy(np.concatenate([mask[tr], mirror(mask[tr])]))
     else:

@@ -77,16 +77,17 @@ export class TaskService {
       if (account.balance < cheapest) throw zeroBalance(cheapest);
       const bytes = decodeBase64(input.image);
       const header = await readHeader(bytes, input.grid, maxImagePixels, input.promptGrid);
-      if (header.kind) {
-        this.d.solver.classFor(input.question, header.kind); // unanswerable questions fail before the balance check
-        const price = this.priceOf(header.kind);
+      // the class that answers and the price, for a kind: unanswerable questions fail before the balance check
+      const afford = async (kind: GridKind) => {
+        const className = this.d.solver.classFor(input.question, kind);
+        const price = this.priceOf(kind);
         if ((await this.d.accounts.balance(account.id)) < price) throw zeroBalance(price);
-      }
-      // a screenshot whose kind only its pixels tell (detect-grid.ts) is checked once decoded
+        return { className, price };
+      };
+      const known = header.kind ? await afford(header.kind) : undefined;
       const picture = await this.decode(header, account.id);
-      const className = this.d.solver.classFor(input.question, picture.kind);
-      const price = this.priceOf(picture.kind);
-      if (picture.kind !== header.kind && (await this.d.accounts.balance(account.id)) < price) throw zeroBalance(price);
+      // a screenshot whose kind only its pixels tell (detect-grid.ts) is checked once decoded
+      const { className, price } = known && picture.kind === header.kind ? known : await afford(picture.kind);
       const { solution } = await this.d.solver.solve(picture, input.question, { confidence: input.confidence, withScores: input.scores });
       const taskId = randomUUID();
       // Stored first, then charged by a conditional debit (concurrent tasks cannot overdraw);
