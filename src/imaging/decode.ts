@@ -72,9 +72,9 @@ async function rasterOf(bytes: Buffer, maxPixels: number): Promise<Raster> {
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
-async function resized(bytes: Buffer, side: number, maxPixels: number, exact: boolean): Promise<Buffer> {
-  let img = sharp(bytes, { pages: 1, limitInputPixels: maxPixels, failOn: 'truncated' }).removeAlpha().toColourspace('srgb');
-  if (!exact) img = img.resize(side, side, { fit: 'fill' });
+/** A protocol-size picture (side x side already), decoded to RGB. */
+async function exactRaster(bytes: Buffer, side: number, maxPixels: number): Promise<Buffer> {
+  const img = sharp(bytes, { pages: 1, limitInputPixels: maxPixels, failOn: 'truncated' }).removeAlpha().toColourspace('srgb');
   const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== 3 || info.width !== side || info.height !== side) throw new Error(`unexpected raster ${info.width}x${info.height}x${info.channels}`);
   return data;
@@ -135,7 +135,7 @@ export async function decodePicture(h: PictureHeader, maxPixels: number): Promis
   if (bySize && (grid === undefined || grid === bySize)) {
     const { side, rows } = GRIDS[bySize];
     try {
-      return { kind: bySize, raw: await resized(bytes, side, maxPixels, true), side, rows };
+      return { kind: bySize, raw: await exactRaster(bytes, side, maxPixels), side, rows };
     } catch (err) {
       throw undecodable(err);
     }
@@ -149,11 +149,11 @@ export async function decodePicture(h: PictureHeader, maxPixels: number): Promis
   const { kind, found } = pickKind(img, grid, hint);
   const { side, rows } = GRIDS[kind];
   if (found) return { kind, raw: assembleCells(img, found, side), side, rows, crop: found.box };
-  try {
-    return { kind, raw: await resized(bytes, side, maxPixels, false), side, rows };
-  } catch (err) {
-    throw undecodable(err);
-  }
+  // no separators: scale the pixels already decoded rather than decoding the picture again
+  const { data, info } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels as 3 } })
+    .resize(side, side, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 || info.width !== side || info.height !== side) throw new Error(`unexpected raster ${info.width}x${info.height}x${info.channels}`);
+  return { kind, raw: data, side, rows };
 }
 
 /** Header, then pixels (the CLI and evaluation; the service checks the account between the two). */
