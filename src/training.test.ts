@@ -65,6 +65,20 @@ it('fine-tunes a tiny tile model from the COCO-pretrained backbone, calibrates a
   assert.ok(manifest.metrics.calibration?.validationAfter);
   assert.ok(Math.abs(manifest.input.std[0]! - 1 / 255) < 1e-9, 'the COCO backbone reads RGB 0-255');
   await answersWith({ modelDir: path.join(dir, 'model'), modelDir4x4: '' }, '3x3', '/m/0k4j');
+  // the clean export (fused HardSwish/HardSigmoid, constant padding) of the same weights and calibration
+  const clean = execFileSync(PY, ['training/clean_export.py', path.join(dir, 'model'), '--checkpoint', path.join(dir, 'run', 'last.pt'), '--check', '16', '--out', path.join(dir, 'clean')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  const [, change] = /largest score change over 16 tiles: ([\d.e+-]+)/.exec(clean) ?? [];
+  // exact 1/6 in place of TF's float16 0.16662598: 4.9e-3 on the shipped model, ~1e-2 on this one-epoch model
+  assert.ok(change !== undefined && Number(change) < 0.03, clean);
+  assert.match(clean, /HardSwish \d+/);
+  const cleanManifest = JSON.parse(readFileSync(path.join(dir, 'clean', 'model.json'), 'utf8')) as { version: string; export: { fused: boolean } };
+  assert.ok(cleanManifest.version.endsWith('-clean') && cleanManifest.export.fused);
+  await answersWith({ modelDir: path.join(dir, 'clean'), modelDir4x4: '' }, '3x3', '/m/0k4j');
+  // and its int8 QDQ graph, calibrated on training tiles through onnxruntime-node (dist/src/inference/activation-ranges.js)
+  const q = execFileSync(PY, ['training/quantize.py', path.join(dir, 'clean'), '--calibration', '18', '--out', path.join(dir, 'int8')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  const [, convs] = /(\d+) Conv with int8 weights/.exec(q) ?? [];
+  assert.ok(Number(convs) > 40, q);
+  await answersWith({ modelDir: path.join(dir, 'int8'), modelDir4x4: '' }, '3x3', '/m/0k4j');
 });
 
 it('rebuilds cut-up 4x4 pictures square for square, and never a wrong one', { skip: !hasTorch && `${PY} lacks numpy/torch`, timeout: 120_000 }, () => {

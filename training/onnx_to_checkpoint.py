@@ -33,7 +33,14 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gridlens_train import augment, data  # noqa: E402
-from gridlens_train.model import build_model  # noqa: E402
+from gridlens_train.calibration import Calibrated  # noqa: E402
+from gridlens_train.model import WithActivation, build_model  # noqa: E402
+
+
+def onnx_calibration(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """The Platt map (initializers a and b) that export.py bakes into a calibrated graph, if any."""
+    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
+    return (inits["a"].reshape(-1), inits["b"].reshape(-1)) if "a" in inits and "b" in inits else None
 
 
 def onnx_layers(path: Path) -> list[tuple[str, list[np.ndarray]]]:
@@ -70,6 +77,13 @@ def main() -> None:
     classes, size = manifest["classes"], manifest["input"]["size"]
     mean, std = manifest["input"]["mean"], manifest["input"]["std"]
     net = build_model(train_args["arch"], len(classes)).eval()
+    head = train_args.get("head", "sigmoid")
+    cal = onnx_calibration(args.model / manifest["file"])
+    # what the shipped graph computes from the network's logits: its head, then its calibration
+    scorer: nn.Module = WithActivation(net, head)
+    if cal is not None:
+        scorer = Calibrated(scorer, *cal)
+    scorer.eval()
 
     layers = onnx_layers(args.model / manifest["file"])
     mods = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
@@ -108,7 +122,7 @@ def main() -> None:
     hooks = [m.register_forward_hook(lambda mod, _i, out: stats.__setitem__(mod, (out.mean((0, 2, 3)), out.var((0, 2, 3)))))
              for m in folded]
     with torch.no_grad():
-        before = torch.sigmoid(net(x))
+        before = scorer(x)
     for h in hooks:
         h.remove()
     with torch.no_grad():
@@ -119,7 +133,7 @@ def main() -> None:
             bn.running_var.copy_(var)
             bn.weight.copy_(torch.sqrt(var + bn.eps))
             bn.bias.copy_(mu + b)
-        after = torch.sigmoid(net(x))
+        after = scorer(x)
     drift = float((after - before).abs().max())
     print(f"loaded {len(mods)} layers ({len(folded)} with folded BatchNorm); statistics from {len(x)} tiles; "
           f"eval-mode change after setting them: {drift:.2e}")
@@ -130,11 +144,11 @@ def main() -> None:
     if ref_path.exists() and (args.reference or args.model.resolve() == (data.project_root() / "models" / "gridlens-tiles").resolve()):
         ref = json.loads(ref_path.read_text())
         if ref.get("modelSha256") == manifest["sha256"]:
-            check_reference(net, ref, size, mean, std)
+            check_reference(scorer, ref, size, mean, std)
 
     args.out.mkdir(parents=True, exist_ok=True)
     state = {"model": net.state_dict(), "classes": classes, "size": size, "mean": mean, "std": std,
-             "arch": train_args["arch"], "head": train_args.get("head", manifest["output"]["activation"]), "epoch": None,
+             "arch": train_args["arch"], "head": head, "epoch": None,
              "args": train_args, "from_onnx": str(args.model), "version": manifest["version"]}
     torch.save(state, args.out / "last.pt")
     torch.save(state, args.out / "best.pt")
@@ -143,7 +157,7 @@ def main() -> None:
     print(f"wrote {args.out / 'last.pt'} and {args.out / 'split.json'} ({len(val)} validation tiles)")
 
 
-def check_reference(net: nn.Module, ref: dict, size: int, mean, std) -> None:
+def check_reference(scorer: nn.Module, ref: dict, size: int, mean, std) -> None:
     """Scores of the recorded parity tiles, against what the original checkpoint gave them."""
     worst = 0.0
     root = data.shared_data() / "tiles-v1"
@@ -153,7 +167,7 @@ def check_reference(net: nn.Module, ref: dict, size: int, mean, std) -> None:
         x = augment.to_float(torch.from_numpy(data.resize_like_service(img, size))[None])
         x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
         with torch.no_grad():
-            got = torch.sigmoid(net(x))[0].numpy()
+            got = scorer(x)[0].numpy()
         worst = max(worst, float(np.abs(got - np.array(item["scores"])).max()))
     print(f"parity tiles: largest score difference from the original checkpoint {worst:.2e} over {len(ref['images'])} tiles")
     if worst > 1e-3:

@@ -37,8 +37,12 @@ def main():
     root = data.project_root()
     manifest = json.loads((root / args.model / "model.json").read_text())
     state = torch.load(Path(args.run) / args.checkpoint, map_location="cpu")
-    net = build_model(state["arch"], len(state["classes"]))
-    net.load_state_dict(state["model"])
+    # the arithmetic of the shipped graph: fused hard-swish where clean_export.py wrote it so
+    fuse = bool(manifest.get("export", {}).get("fused", False))
+    net = build_model(state["arch"], len(state["classes"]), fuse=fuse)
+    missing, unexpected = net.load_state_dict(state["model"], strict=not fuse)
+    if missing or unexpected:
+        raise SystemExit(f"checkpoint does not fit the model: missing {missing[:3]}, unexpected {unexpected[:3]}")
     net.eval()
     train._NORM.update(mean=state["mean"], std=state["std"])
     calib = manifest.get("metrics", {}).get("calibration")

@@ -1,6 +1,7 @@
 /**
- * The one file that imports onnxruntime-node. Each worker thread owns one session: ort's
- * run() blocks its thread, so it must never run on the event loop.
+ * The one file of the service that imports onnxruntime-node (the offline calibration tool
+ * activation-ranges.ts is the other). Each worker thread owns one session: ort's run() blocks its
+ * thread, so it must never run on the event loop.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { disableOrtTelemetry } from './no-telemetry.js';

@@ -83,8 +83,11 @@ def _src(name: str) -> str:
 
 
 def _same_pad(x: torch.Tensor, k: int, s: int) -> torch.Tensor:
-    """TensorFlow SAME: total padding max(k - s, 0) or so that out = ceil(in / s); extra at the end."""
-    h, w = x.shape[-2:]
+    """TensorFlow SAME: total padding max(k - s, 0) or so that out = ceil(in / s); extra at the end.
+    The sizes are read as Python ints, so an ONNX export traces a constant Pad (the model's input
+    size is fixed) that onnxruntime folds into the convolution, not a Shape/Gather/Concat chain
+    evaluated on every run."""
+    h, w = int(x.shape[-2]), int(x.shape[-1])
     ph = max((int(np.ceil(h / s)) - 1) * s + k - h, 0)
     pw = max((int(np.ceil(w / s)) - 1) * s + k - w, 0)
     if ph == 0 and pw == 0:
