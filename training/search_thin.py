@@ -11,7 +11,7 @@ twice:
 
 Writes <out>/scores.csv (one row per image: file, width, height, near_cluster, already labelled
 class if any, then the scores) and, with --sheets, contact sheets of the top candidates per class
-(<out>/sheets/<class>-NN.png, 8x8 cells numbered 0-63, plus <class>-NN.csv naming each cell's
+(<out>/sheets/<class>-NN.png, --grid x --grid cells numbered from 0, plus <class>-NN.csv naming each cell's
 file) for labelling by eye. Images already in data/labels are left off the sheets.
 
   /usr/bin/python3 training/search_thin.py --model training/runs/shipped-tiles --out training/runs/search
@@ -131,31 +131,34 @@ def sheets(args) -> None:
                     chosen.append(src[i])
         picks[cls] = chosen
     files = {r["file"] for c in picks.values() for r in c}
+    manifest = {r["file"]: r for r in data.read_manifest(root / "manifest.csv") if r["file"] in files}
     imgs: dict[str, Image.Image] = {}
-    with tarfile.open(root / "unlabeled-000.tar") as tar:
-        for m in tar:
-            if m.name in files:
-                imgs[m.name] = Image.open(io.BytesIO(tar.extractfile(m).read())).convert("RGB")
-    cell = 128
+    for tar_name in sorted({manifest[f]["tar"] for f in files}):
+        with tarfile.open(root / tar_name) as tar:
+            for m in tar:
+                if m.name in files:
+                    imgs[m.name] = Image.open(io.BytesIO(tar.extractfile(m).read())).convert("RGB")
+    g, cell = args.grid, 960 // args.grid
+    per = g * g
     for cls, chosen in picks.items():
-        for s in range(0, len(chosen), 64):
-            part = chosen[s: s + 64]
-            sheet = Image.new("RGB", (8 * cell, 8 * cell), "white")
+        for s in range(0, len(chosen), per):
+            part = chosen[s: s + per]
+            sheet = Image.new("RGB", (g * cell, g * cell), "white")
             draw = ImageDraw.Draw(sheet)
             for i, r in enumerate(part):
                 im = imgs[r["file"]].resize((cell - 4, cell - 4), Image.BILINEAR)
-                x, y = (i % 8) * cell, (i // 8) * cell
+                x, y = (i % g) * cell, (i // g) * cell
                 sheet.paste(im, (x + 2, y + 2))
                 draw.rectangle([x + 2, y + 2, x + 22, y + 14], fill="black")
                 draw.text((x + 4, y + 3), str(i), fill="yellow")
-            name = f"{cls}-{s // 64:02d}"
+            name = f"{cls}-{s // per:02d}"
             sheet.save(sheet_dir / f"{name}.png")
             with (sheet_dir / f"{name}.csv").open("w", newline="") as f:
                 cw = csv.writer(f)
-                cw.writerow(["cell", "file", "pix_sha1_prefix", "tile_score", "det_score"])
+                cw.writerow(["cell", "file", "pix_sha1", "tile_score", "det_score"])
                 tile_c, det_c = RANK[cls]
                 for i, r in enumerate(part):
-                    cw.writerow([i, r["file"], "", r[f"tile_{tile_c}"], r[f"det_{det_c}"] if det_c else ""])
+                    cw.writerow([i, r["file"], manifest[r["file"]]["pix_sha1"], r[f"tile_{tile_c}"], r[f"det_{det_c}"] if det_c else ""])
             print(f"{sheet_dir / name}.png: {len(part)} images")
 
 
@@ -169,6 +172,7 @@ def main() -> None:
     p.add_argument("--limit", type=int, default=0, help="score only the first N images (a quick check)")
     p.add_argument("--sheets", type=int, default=0, help="make contact sheets of the top N candidates per class")
     p.add_argument("--classes", nargs="+", default=THIN, choices=THIN)
+    p.add_argument("--grid", type=int, default=6, help="cells per side of a contact sheet (the sheet is 960 px wide)")
     args = p.parse_args()
     if args.model:
         score(args)

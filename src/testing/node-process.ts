@@ -20,9 +20,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startNode(env: Record<string, string>): Promise<NodeProcess> {
+/** root: the project whose build to start (the benchmark's reference build lives in another folder). */
+export async function startNode(env: Record<string, string>, root = PROJECT_ROOT): Promise<NodeProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'src', 'server.js')], {
+  const child = spawn(process.execPath, [path.join(root, 'dist', 'src', 'server.js')], {
+    cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
