@@ -58,13 +58,15 @@ it('fine-tunes a tiny tile model from the COCO-pretrained backbone, calibrates a
     '--head', 'softmax', '--mix', '0', '--out', path.join(dir, 'run')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
   assert.match(log, /epoch {3}1\/1 {2}loss \d/);
   assert.match(log, /fit \d+/);
-  const out = execFileSync(PY, ['training/export.py', '--run', path.join(dir, 'run'), '--checkpoint', 'last.pt', '--name', 'tiny-coco', '--out', path.join(dir, 'model')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  const out = execFileSync(PY, ['training/export.py', '--run', path.join(dir, 'run'), '--checkpoint', 'last.pt', '--name', 'tiny-coco', '--include', 'bus=school_bus', '--out', path.join(dir, 'model')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
   assert.match(out, /calibration on \d+ fitting tiles/);
-  const manifest = JSON.parse(readFileSync(path.join(dir, 'model', 'model.json'), 'utf8')) as { output: { activation: string }; input: { std: number[] }; metrics: { calibration?: { validationAfter: object } } };
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'model', 'model.json'), 'utf8')) as { output: { activation: string }; input: { std: number[] }; metrics: { calibration?: { validationAfter: object } }; includes?: object };
+  assert.deepEqual(manifest.includes, { bus: ['school_bus'] }, 'a bus question is answered by bus + school bus');
   assert.equal(manifest.output.activation, 'sigmoid');
   assert.ok(manifest.metrics.calibration?.validationAfter);
   assert.ok(Math.abs(manifest.input.std[0]! - 1 / 255) < 1e-9, 'the COCO backbone reads RGB 0-255');
   await answersWith({ modelDir: path.join(dir, 'model'), modelDir4x4: '' }, '3x3', '/m/0k4j');
+  await answersWith({ modelDir: path.join(dir, 'model'), modelDir4x4: '' }, '3x3', '/m/01bjv');
   // the clean export (fused HardSwish/HardSigmoid, constant padding) of the same weights and calibration
   const clean = execFileSync(PY, ['training/clean_export.py', path.join(dir, 'model'), '--checkpoint', path.join(dir, 'run', 'last.pt'), '--check', '16', '--out', path.join(dir, 'clean')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
   const [, change] = /largest score change over 16 tiles: ([\d.e+-]+)/.exec(clean) ?? [];

@@ -71,11 +71,24 @@ def main():
                    help="a new class answers only if, on validation, its tile recall and precision at its threshold "
                         "both reach this and it has --gate-min-positives validation tiles (issue 16 uses 0.85)")
     p.add_argument("--gate-min-positives", type=int, default=30)
+    p.add_argument("--include", action="append", default=[], metavar="CLASS=OTHER[,OTHER]",
+                   help="answer CLASS's questions with P(CLASS) + P(OTHER) (manifest `includes`; e.g. bus=school_bus: a school bus "
+                        "is a bus); its threshold and gate figures use that score, and an OTHER tile counts as a CLASS positive")
     args = p.parse_args()
+    includes: dict[str, list[str]] = {}
+    for spec in args.include:
+        cls, _, others = spec.partition("=")
+        if not cls or not others:
+            p.error(f"--include wants CLASS=OTHER[,OTHER], got {spec!r}")
+        includes[cls] = [o for o in others.split(",") if o]
 
     run = Path(args.run)
     state = torch.load(run / args.checkpoint, map_location="cpu")
     classes, size, head = state["classes"], state["size"], state["head"]
+    for c, others in includes.items():
+        unknown = [x for x in [c, *others] if x not in classes]
+        if unknown:
+            p.error(f"--include {c}={','.join(others)}: {', '.join(unknown)} not among the run's classes ({', '.join(classes)})")
     train._NORM.update(mean=state["mean"], std=state["std"])  # predict() normalises as this model was trained
     net = build_model(state["arch"], len(classes), fuse=args.fuse)
     net.load_state_dict(state["model"])
@@ -100,8 +113,20 @@ def main():
     val_idx = np.array([index[f] for f in val_files])
     fit_idx = np.array([index[f] for f in fit_files], dtype=int)
 
-    def positives(idx):
-        return np.array([[c in rows[i]["labels"].split("|") for c in classes] for i in idx])
+    def positives(idx, question: bool = False):
+        """Per tile and class: does it show the class (its labels); with question=True, does the class's
+        question want it (its labels, or a class it includes: thresholds and gate use these)."""
+        def wanted(labels: list[str], c: str) -> bool:
+            return c in labels or (question and any(o in labels for o in includes.get(c, [])))
+        return np.array([[wanted(rows[i]["labels"].split("|"), c) for c in classes] for i in idx])
+
+    def question_scores(p_: np.ndarray) -> np.ndarray:
+        """The score each class's question is answered with (src/model/manifest.ts questionScore)."""
+        q = p_.copy()
+        for c, others in includes.items():
+            k = classes.index(c)
+            q[:, k] = np.minimum(1.0, p_[:, k] + sum(p_[:, classes.index(o)] for o in others))
+        return q
 
     raw_val = predict(net, tiles.x_eval[val_idx], head, "cpu")
     pos_val = positives(val_idx)
@@ -141,13 +166,15 @@ def main():
         export_onnx(WithActivation(net, head), size, out / "model.onnx")
         head_out = head
     thresholds, per_class, gate = {}, {}, {}
+    q_fit, q_val = question_scores(probs_fit), question_scores(probs)
+    qpos_fit, qpos_val = positives(fit_idx if len(fit_idx) else val_idx, question=True), positives(val_idx, question=True)
     for k, c in enumerate(classes):
-        thresholds[c] = calibrate(probs_fit[:, k], pos_fit[:, k])
+        thresholds[c] = calibrate(q_fit[:, k], qpos_fit[:, k])
         pred_k = probs.argmax(1) == k
         per_class[c] = {"n": int((y == k).sum()),
                         "recall": float((pred_k & (y == k)).sum() / max(1, (y == k).sum())),
                         "precision": float((pred_k & (y == k)).sum() / max(1, pred_k.sum()))}
-        sel, pos = probs[:, k] >= thresholds[c], pos_val[:, k]
+        sel, pos = q_val[:, k] >= thresholds[c], qpos_val[:, k]
         gate[c] = {"positives": int(pos.sum()), "recall": round(float((sel & pos).sum() / max(1, pos.sum())), 4),
                    "precision": round(float((sel & pos).sum() / max(1, sel.sum())), 4) if sel.any() else None,
                    "falsePositiveRate": round(float((sel & ~pos).sum() / max(1, (~pos).sum())), 4)}
@@ -183,7 +210,7 @@ def main():
                          "valFraction": state["args"]["val_fraction"], "fitFraction": state["args"].get("fit_fraction", 0), "seed": state["args"]["seed"],
                          "unlabeled": "unlabeled-v1 3x3 tiles (pseudo-labels)" if state["args"]["pseudo"] else None,
                          "trainArgs": state["args"]},
-                   metrics=metrics)
+                   metrics=metrics, includes=includes or None)
     (out / "validation.txt").write_text("\n".join(val_files) + "\n")
     print(f"exported {out}: val top-1 {metrics['validation']['top1']:.4f}, "
           f"size {(out / 'model.onnx').stat().st_size / 1e6:.1f} MB")

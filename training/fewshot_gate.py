@@ -23,7 +23,6 @@ Features are cached in .cache/ (keyed by the tile list), so a second run with ot
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -42,28 +41,42 @@ PAIRS = {"taxi": "car", "school_bus": "bus", "tractor": "car", "boat": "bridge",
 
 
 def features(rows: list[dict], size: int, batch: int, log=print) -> tuple[np.ndarray, np.ndarray]:
-    key = hashlib.sha1(("|".join(r["file"] for r in rows) + f"/{size}").encode()).hexdigest()[:12]
-    cache = data.project_root() / ".cache" / f"fewshot-{key}.npz"
+    """Per tile: the frozen stride-32 map averaged (720) and the heat-map peak per COCO class. Cached per
+    file in .cache/fewshot-features-<size>.npz, so adding labels computes only the new tiles."""
+    cache = data.project_root() / ".cache" / f"fewshot-features-{size}.npz"
+    known: dict[str, int] = {}
     if cache.exists():
         z = np.load(cache)
-        return z["feat"], z["peak"]
-    tiles = data.load_images(data.shared_data() / "tiles-v1", rows, size, "fewshot", log=log)
-    net = centernet.load([centernet.STRIDE32, centernet.KEYPOINTS], fuse=True).eval()
-    coco = list(centernet.COCO.values())
-    feat = np.zeros((len(rows), 720), np.float32)
-    peak = np.zeros((len(rows), len(coco)), np.float32)
-    t0 = time.time()
-    with torch.no_grad():
-        for s in range(0, len(rows), batch):
-            x = torch.from_numpy(tiles.x_eval[s: s + batch]).permute(0, 3, 1, 2).float()  # RGB 0-255
-            f, k = net(x)
-            feat[s: s + len(x)] = f.mean((2, 3)).numpy()
-            peak[s: s + len(x)] = k[:, coco].amax((2, 3)).numpy()
-            if (s // batch) % 20 == 0:
-                log(f"  features {s + len(x)}/{len(rows)} ({(s + len(x)) / (time.time() - t0):.0f} tiles/s)")
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, feat=feat, peak=peak)
-    return feat, peak
+        old_files, old_feat, old_peak = list(z["files"]), z["feat"], z["peak"]
+        known = {f: i for i, f in enumerate(old_files)}
+    missing = [r for r in rows if r["file"] not in known]
+    if missing:
+        log(f"  computing features of {len(missing)} tiles ({len(rows) - len(missing)} cached)")
+        tiles = data.load_images(data.shared_data() / "tiles-v1", missing, size, "fewshot-tiles", log=log)
+        net = centernet.load([centernet.STRIDE32, centernet.KEYPOINTS], fuse=True).eval()
+        coco = list(centernet.COCO.values())
+        feat = np.zeros((len(missing), 720), np.float32)
+        peak = np.zeros((len(missing), len(coco)), np.float32)
+        t0 = time.time()
+        with torch.no_grad():
+            for s in range(0, len(missing), batch):
+                x = torch.from_numpy(tiles.x_eval[s: s + batch]).permute(0, 3, 1, 2).float()  # RGB 0-255
+                f, k = net(x)
+                feat[s: s + len(x)] = f.mean((2, 3)).numpy()
+                peak[s: s + len(x)] = k[:, coco].amax((2, 3)).numpy()
+                if (s // batch) % 20 == 0:
+                    log(f"  features {s + len(x)}/{len(missing)} ({(s + len(x)) / (time.time() - t0):.0f} tiles/s)")
+        files = [r["file"] for r in missing]
+        if known:
+            files, feat, peak = old_files + files, np.concatenate([old_feat, feat]), np.concatenate([old_peak, peak])
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, files=np.array(files), feat=feat, peak=peak)
+        known = {f: i for i, f in enumerate(files)}
+        all_feat, all_peak = feat, peak
+    else:
+        all_feat, all_peak = old_feat, old_peak
+    idx = np.array([known[r["file"]] for r in rows])
+    return all_feat[idx], all_peak[idx]
 
 
 def folds_by_cluster(rows: list[dict], k: int, seed: int) -> np.ndarray:
@@ -143,7 +156,7 @@ def main() -> None:
     p.add_argument("--labels", action="append", help="label folders, as train.py --labels (default data/labels)")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--size", type=int, default=160, help="tile size the frozen network sees (px)")
-    p.add_argument("--wd", type=float, default=1e-3, help="L2 weight of the logistic regression")
+    p.add_argument("--wd", type=float, default=1e-2, help="L2 weight of the logistic regression")
     p.add_argument("--precision", type=float, default=0.9, help="precision aimed at on the fitting fold")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch", type=int, default=64)

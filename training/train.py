@@ -70,6 +70,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--ema", type=float, default=0.998)
+    p.add_argument("--val-from", default="", help="pin validation to an earlier model's list (e.g. models/gridlens-tiles/validation.txt), so a run with more labels is compared on the same unseen tiles")
     p.add_argument("--init", default="", help="start from this checkpoint's weights (a run's last.pt of the same --arch and classes)")
     p.add_argument("--out", required=True, help="run folder for checkpoints, args.json and log")
     return p.parse_args(argv)
@@ -137,7 +138,12 @@ def main(argv=None):
     log(f"loading {len(rows)} labelled tiles from {root}")
     tiles = data.load_images(root, rows, args.size, f"tiles-{len(rows)}", log)
     if args.fit_fraction > 0:
-        train_idx, val_idx, fit_idx = data.split_by_cluster(rows, args.val_fraction, args.seed, args.fit_fraction)
+        if args.val_from:
+            pinned = set(Path(args.val_from).read_text().split())
+            train_idx, val_idx, fit_idx = data.split_keeping_validation(rows, pinned, args.fit_fraction, args.seed)
+            log(f"validation pinned to {args.val_from}: {len(val_idx)} tiles ({len(pinned)} listed)")
+        else:
+            train_idx, val_idx, fit_idx = data.split_by_cluster(rows, args.val_fraction, args.seed, args.fit_fraction)
     else:
         (train_idx, val_idx), fit_idx = data.split_by_cluster(rows, args.val_fraction, args.seed), []
     (out / "split.json").write_text(json.dumps({"val_files": [rows[i]["file"] for i in val_idx],

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { startSolver } from '../app.js';
-import { loadGrid4, loadLabelled, loadTiles } from '../eval/datasets.js';
+import { applyCorrections, loadGrid4, loadLabelled, loadTiles } from '../eval/datasets.js';
 import { evalGrid4 } from '../eval/grid4.js';
 import { evalTiles, type TileReport } from '../eval/tiles.js';
 import type { Grid4Report } from '../eval/grid4.js';
@@ -17,7 +17,9 @@ export const EVAL_HELP = `gridlens eval: measure the model on labelled data
 
   --tiles DIR      one sub-folder per class, or the tiles-v1 layout (manifest.csv + tars)
   --labels DIR     also our labels for unlabeled-v1 tiles (data/labels: CSVs of pix_sha1, file,
-                   class, method), read from the unlabeled-v1 folder beside --tiles
+                   class, method), read from the unlabeled-v1 folder beside --tiles, and the
+                   corrections of tiles-v1's own labels in DIR/corrections/tiles-v1.csv (e.g. the
+                   "bus" tiles that show a school bus); a school bus also counts as a bus
   --grid4 DIR      images (loose or in tars) plus labels.csv (file, question, cells) as in grid4-v1,
                    answered by the 4x4 model (MODEL_DIR_4X4; set it empty for the tile model)
   --only LIST      a text file of file names to keep, one per line: e.g. the model's validation
@@ -79,7 +81,11 @@ export async function evalCommand(argv: string[]): Promise<void> {
   try {
     if (values.tiles) {
       const images = loadTiles(values.tiles, only);
-      if (values.labels) images.push(...loadLabelled(values.labels, path.join(values.tiles, '..', 'unlabeled-v1'), only));
+      if (values.labels) {
+        const fixed = applyCorrections(images, path.join(values.labels, 'corrections', 'tiles-v1.csv'), values.tiles);
+        if (fixed) process.stderr.write(`corrected the labels of ${fixed} tiles (${path.join(values.labels, 'corrections', 'tiles-v1.csv')})\n`);
+        images.push(...loadLabelled(values.labels, path.join(values.tiles, '..', 'unlabeled-v1'), only));
+      }
       if (images.length === 0) throw new CliError(`no labelled images found in ${values.tiles}${only ? ` matching ${values.only}` : ''}`);
       process.stderr.write(`evaluating ${images.length} tiles from ${values.tiles}\n`);
       out.tiles = await evalTiles(solver, images, { seed, challenges, confidence, progress });

@@ -63,6 +63,28 @@ export function loadLabelled(labelsDir: string, unlabeledDir: string, only?: Set
   return out.sort((a, b) => a.file.localeCompare(b.file));
 }
 
+/**
+ * Corrections of tiles-v1's own labels (`<labels>/corrections/tiles-v1.csv`: pix_sha1, file, from,
+ * class, labels, method), applied to tiles loaded by loadTiles: e.g. a "bus" tile that shows a school
+ * bus gets labels school_bus|bus. A row that names a tile of another class or pixels is an error.
+ * Returns how many loaded tiles changed.
+ */
+export function applyCorrections(images: LabelledImage[], correctionsCsv: string, tilesDir: string): number {
+  if (!existsSync(correctionsCsv)) return 0;
+  const manifest = new Map(parseCsv(readFileSync(path.join(tilesDir, 'manifest.csv'), 'utf8')).map((r) => [r.file!, r]));
+  const byFile = new Map(images.map((im) => [im.file, im]));
+  let n = 0;
+  for (const c of parseCsv(readFileSync(correctionsCsv, 'utf8'))) {
+    const src = manifest.get(c.file!);
+    if (!src || src.pix_sha1 !== c.pix_sha1 || src.class !== c.from) throw new Error(`${correctionsCsv}: ${c.file} is not a ${c.from} tile of ${tilesDir} with pix_sha1 ${c.pix_sha1}`);
+    const im = byFile.get(c.file!);
+    if (!im) continue;
+    im.labels = c.labels!.split('|');
+    n += 1;
+  }
+  return n;
+}
+
 export interface Grid4Challenge {
   file: string;
   question: string;

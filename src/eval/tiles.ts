@@ -10,6 +10,20 @@ import type { Solver } from '../solver/solver.js';
 import type { LabelledImage } from './datasets.js';
 import { pick, seededRandom, shuffle } from './rng.js';
 import { select3x3 } from '../solver/select-cells.js';
+import { questionScore } from '../model/manifest.js';
+
+/**
+ * What a label implies for the questions, whatever the model: a school bus is a bus, so a tile
+ * labelled school_bus is a positive for a bus question too (1x1 queries, 3x3 challenges).
+ */
+export const IMPLIES: Record<string, string[]> = { school_bus: ['bus'] };
+
+/** A tile's labels with the classes they imply (IMPLIES) added. */
+export function withImplied(labels: string[]): string[] {
+  const out = [...labels];
+  for (const l of labels) for (const c of IMPLIES[l] ?? []) if (!out.includes(c)) out.push(c);
+  return out;
+}
 
 export interface TileEvalOptions {
   seed: number;
@@ -75,24 +89,27 @@ export async function evalTiles(solver: Solver, images: LabelledImage[], opts: T
   const known = truth.filter((t) => t >= 0).length;
   const top1 = truth.reduce((a, t, i) => a + (t >= 0 && t === pred[i] ? 1 : 0), 0) / Math.max(1, known);
 
-  // 1x1: each tile asked its own class (expect true) and one other answerable class (expect false)
+  // 1x1: each tile asked its own class (expect true) and one other answerable class (expect false);
+  // a question's score is the one the service answers with (its class plus the classes it includes)
+  const implied = images.map((im) => withImplied(im.labels));
   const answerable = m.classes.filter((c) => (m.questions[c]?.length ?? 0) > 0 && (m.grids['1x1'] ?? m.classes).includes(c));
   const rand = seededRandom(opts.seed);
   let right = 0;
   let queries = 0;
-  images.forEach((im, i) => {
-    const own = answerable.filter((c) => im.labels.includes(c));
-    const others = answerable.filter((c) => !im.labels.includes(c));
+  images.forEach((_im, i) => {
+    const labels = implied[i]!;
+    const own = answerable.filter((c) => labels.includes(c));
+    const others = answerable.filter((c) => !labels.includes(c));
     const asked: [string, boolean][] = own.map((c) => [c, true]);
     if (others.length) asked.push([pick(rand, others), false]);
     for (const [c, expected] of asked) {
       queries += 1;
-      if ((scores[i]![m.classes.indexOf(c)]! >= m.thresholds[c]!) === expected) right += 1;
+      if ((questionScore(m, scores[i]!, c) >= m.thresholds[c]!) === expected) right += 1;
     }
   });
 
   // synthetic 3x3: plant 2-5 tiles of a target class among tiles without it
-  const byClass = new Map(answerable.map((c) => [c, images.flatMap((im, i) => (im.labels.includes(c) ? [i] : []))]));
+  const byClass = new Map(answerable.map((c) => [c, images.flatMap((_im, i) => (implied[i]!.includes(c) ? [i] : []))]));
   const targets = answerable.filter((c) => byClass.get(c)!.length >= 5);
   const per3: Record<string, { solved: number; total: number }> = {};
   let solved = 0;
@@ -104,7 +121,7 @@ export async function evalTiles(solver: Solver, images: LabelledImage[], opts: T
     const fillers: number[] = [];
     while (fillers.length < 9 - k) {
       const i = Math.floor(rand() * images.length);
-      if (!images[i]!.labels.includes(target) && !fillers.includes(i)) fillers.push(i);
+      if (!implied[i]!.includes(target) && !fillers.includes(i)) fillers.push(i);
     }
     const cells = shuffle(rand, [...planted.map((i) => ({ i, hit: true })), ...fillers.map((i) => ({ i, hit: false }))]);
     const raw = Buffer.alloc(300 * 300 * 3);

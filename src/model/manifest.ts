@@ -33,6 +33,12 @@ export interface ModelManifest {
    * centre, and per-class thresholds fitted on labelled 4x4 challenges (`gridlens calibrate-grid4`).
    */
   grid4?: { context: number; thresholds: Record<string, number>; fittedOn?: string };
+  /**
+   * Classes whose score also counts for another class's questions, because one is a kind of the
+   * other: `{ "bus": ["school_bus"] }` answers a bus question with P(bus) + P(school bus), capped at 1
+   * (softmax scores of exclusive classes add). See questionScore.
+   */
+  includes?: Record<string, string[]>;
   data?: Record<string, unknown>;
   metrics?: Record<string, unknown>;
 }
@@ -58,6 +64,10 @@ function check(m: ModelManifest, dir: string): void {
     if (typeof m.thresholds?.[c] !== 'number') fail(dir, `thresholds.${c} is missing`);
     if (!Array.isArray(m.questions?.[c])) fail(dir, `questions.${c} must be an array of question IDs`);
   }
+  for (const [c, inc] of Object.entries(m.includes ?? {})) {
+    if (!m.classes.includes(c)) fail(dir, `includes.${c}: ${c} is not one of the classes`);
+    if (!Array.isArray(inc) || inc.some((x) => !m.classes.includes(x) || x === c)) fail(dir, `includes.${c} must list other classes of the model (classes: ${m.classes.join(', ')})`);
+  }
   for (const [grid, classes] of Object.entries(m.grids ?? {})) {
     if (!(GRID_KINDS as readonly string[]).includes(grid)) fail(dir, `grids.${grid}: allowed kinds are ${GRID_KINDS.join(', ')}`);
     for (const c of classes ?? []) if (!m.classes.includes(c)) fail(dir, `grids.${grid} names unknown class ${c}`);
@@ -76,4 +86,14 @@ export function loadModel(dir: string): LoadedModel {
   const digest = createHash('sha256').update(readFileSync(onnxPath)).digest('hex');
   if (digest !== manifest.sha256) fail(dir, `sha256 of ${manifest.file} is ${digest}, manifest says ${manifest.sha256}`);
   return { dir, manifest, onnxPath };
+}
+
+/**
+ * The score of a class's question for one tile (or square) from the model's row of class scores:
+ * the class's own score plus those of the classes it includes (manifest.includes), capped at 1.
+ */
+export function questionScore(m: ModelManifest, row: ArrayLike<number>, cls: string): number {
+  let s = row[m.classes.indexOf(cls)]!;
+  for (const inc of m.includes?.[cls] ?? []) s += row[m.classes.indexOf(inc)]!;
+  return Math.min(1, s);
 }

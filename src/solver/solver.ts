@@ -9,7 +9,7 @@ import type { GridKind } from '../imaging/grid.js';
 import { answerable, coverage, questionTable, type QuestionRow } from './coverage.js';
 import type { Picture } from '../imaging/decode.js';
 import { sampleTiles } from '../imaging/sample-tiles.js';
-import type { LoadedModel } from '../model/manifest.js';
+import { questionScore, type LoadedModel } from '../model/manifest.js';
 import type { InferencePool } from '../inference/pool.js';
 import { roundScores, select3x3, selectAbove, type Solution } from './select-cells.js';
 
@@ -71,9 +71,8 @@ export class Solver {
     const tuned = picture.kind === '4x4' && !whole ? manifest.grid4 : undefined;
     const input = sampleTiles(picture.raw, picture.side, whole ? 1 : picture.rows, manifest.input, tuned?.context ?? 1);
     const { scores: all, ms } = await pool.infer(input, whole ? 1 : cells);
-    const k = manifest.classes.indexOf(className);
     const n = manifest.classes.length;
-    const scores = Array.from({ length: cells }, (_, i) => all[i * n + k]!);
+    const scores = Array.from({ length: cells }, (_, i) => questionScore(manifest, all.subarray(i * n, (i + 1) * n), className));
     const threshold = tuned?.thresholds[className] ?? manifest.thresholds[className]!;
     const shown = opts.withScores ? { scores: roundScores(scores) } : {};
     let solution: Solution;

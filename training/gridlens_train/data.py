@@ -158,12 +158,44 @@ def label_sources(labels) -> list[str]:
     return [s for s in labels if s]
 
 
+def apply_corrections(rows: list[dict], path: Path, log=print) -> int:
+    """Corrections of tiles-v1's own labels (data/labels/corrections/tiles-v1.csv: pix_sha1, file, from,
+    class, labels, method; e.g. a "bus" tile that shows a school bus becomes school_bus, with labels
+    school_bus|bus since a school bus is also a bus). The row keeps its original class as split_class, so
+    split_by_cluster puts every tile where it was before the correction: a model trained before it is
+    still compared on tiles it never saw."""
+    if not path.exists():
+        return 0
+    index = {r["file"]: r for r in rows}
+    n = 0
+    for c in read_manifest(path):
+        r = index.get(c["file"])
+        if r is None:
+            continue  # drawn away by --limit
+        if r.get("pix_sha1") != c["pix_sha1"] or r["class"] != c["from"]:
+            raise ValueError(f"{path}: {c['file']} is not a {c['from']} tile of tiles-v1 with pix_sha1 {c['pix_sha1']}")
+        r["split_class"], r["class"], r["labels"] = r["class"], c["class"], c["labels"]
+        n += 1
+    hist: dict[str, int] = {}
+    for c in read_manifest(path):
+        hist[f"{c['from']}->{c['class']}"] = hist.get(f"{c['from']}->{c['class']}", 0) + 1
+    log(f"corrected {n} tiles-v1 labels from {path.name}: {hist}")
+    return n
+
+
+CORRECTIONS = "corrections/tiles-v1.csv"
+
+
 def training_rows(labels, limit: int, seed: int, log=print) -> list[dict]:
     """The labelled rows of a tile run, in train.py's order: tiles-v1, then the label CSV folders,
     drawn down to --limit, then every tile of the feedback exports (never drawn away). export.py and
-    train_grid4.py call this with a run's saved arguments to see the same rows."""
+    train_grid4.py call this with a run's saved arguments to see the same rows. A label folder's
+    corrections/tiles-v1.csv corrects tiles-v1's own labels (apply_corrections)."""
     rows = read_manifest(shared_data() / "tiles-v1" / "manifest.csv")
     feedback = []
+    for source in label_sources(labels):
+        if not is_feedback_export(project_root() / source):
+            apply_corrections(rows, project_root() / source / CORRECTIONS, log)
     for source in label_sources(labels):
         extra = label_source_rows(project_root() / source)
         if extra and extra[0].get("feedback"):
@@ -178,6 +210,20 @@ def training_rows(labels, limit: int, seed: int, log=print) -> list[dict]:
         rng = np.random.default_rng(seed)
         rows = [rows[i] for i in sorted(rng.choice(len(rows), max(0, limit - len(feedback)), replace=False))]
     return rows + feedback
+
+
+def split_keeping_validation(rows: list[dict], val_files: set[str], fit_fraction: float, seed: int):
+    """(train, val, fit) with validation pinned to an earlier model's list (train.py --val-from): every
+    row of a near_cluster that holds one of val_files is validation, so a run with more labels is still
+    scored on exactly the tiles the earlier model never saw (plus any new near-duplicates of them). The
+    other clusters split into fitting and training as split_by_cluster does."""
+    val_clusters = {r["near_cluster"] for r in rows if r["file"] in val_files}
+    rest = [i for i, r in enumerate(rows) if r["near_cluster"] not in val_clusters]
+    val = [i for i, r in enumerate(rows) if r["near_cluster"] in val_clusters and r["kind"] != "web_photo"]
+    sub = [rows[i] for i in rest]
+    # the fitting share of the remaining clusters: fit_fraction of all clusters, as split_by_cluster takes it
+    tr, fi = split_by_cluster(sub, fit_fraction / max(1e-9, 1 - 0.15), seed)
+    return sorted(rest[i] for i in tr), sorted(val), sorted(rest[i] for i in fi)
 
 
 def split_by_cluster(rows: list[dict], val_fraction: float, seed: int, fit_fraction: float = 0.0):
@@ -198,7 +244,8 @@ def split_by_cluster(rows: list[dict], val_fraction: float, seed: int, fit_fract
         if kinds == {"web_photo"}:
             by_class["__train_only__"].append(cid)
             continue
-        by_class[rows[members[0]]["class"]].append(cid)
+        first = rows[members[0]]
+        by_class[first.get("split_class", first["class"])].append(cid)  # corrections keep the split
     train, val, fit = [], [], []
     for cls in sorted(by_class):
         cids = sorted(by_class[cls])

@@ -12,8 +12,9 @@ def sha256_of(path: Path) -> str:
 
 def write_manifest(out_dir: Path, *, name: str, version: str, size: int, mean, std, activation: str,
                    classes: list[str], questions: dict, thresholds: dict, grids: dict, data: dict, metrics: dict,
-                   unit: str = "tile") -> dict:
-    """unit "tile": one input image per cell; "picture": the whole picture in, one output row per cell."""
+                   unit: str = "tile", includes: dict | None = None) -> dict:
+    """unit "tile": one input image per cell; "picture": the whole picture in, one output row per cell.
+    includes: {class: [classes]} whose scores also answer the class's questions (a school bus is a bus)."""
     manifest = {
         "format": "gridlens-model/1",
         "name": name,
@@ -27,6 +28,7 @@ def write_manifest(out_dir: Path, *, name: str, version: str, size: int, mean, s
         "questions": {c: list(questions.get(c, [])) for c in classes},
         "thresholds": {c: round(float(thresholds[c]), 4) for c in classes},
         "grids": grids,
+        **({"includes": includes} if includes else {}),
         "data": data,
         "metrics": metrics,
     }
