@@ -198,7 +198,8 @@ async function main(): Promise<void> {
     if (!existsSync(path.join(dir, 'model.json'))) continue;
     const speed = await measure(dir, 100, 1);
     console.error(`${role}: ${speed.model}: ${speed.ms.toFixed(2)} ms, ${speed.perSecond.toFixed(0)}/s on 2 workers`);
-    models.push({ role, dir: path.relative(PROJECT_ROOT, dir) || dir, speed, accuracy: accuracy(dir) });
+    const shown = refRoot && dir.startsWith(refRoot) ? `${refCommit}:${path.relative(refRoot, dir)}` : path.relative(PROJECT_ROOT, dir) || dir;
+    models.push({ role, dir: shown, speed, accuracy: accuracy(dir) });
   }
   writeFileSync(path.resolve(PROJECT_ROOT, values.out!), render(pairs, models, seconds, refCommit && refRoot ? refCommit : null));
   console.error(`wrote ${values.out}`);

@@ -178,6 +178,9 @@ def main():
         gate[c] = {"positives": int(pos.sum()), "recall": round(float((sel & pos).sum() / max(1, pos.sum())), 4),
                    "precision": round(float((sel & pos).sum() / max(1, sel.sum())), 4) if sel.any() else None,
                    "falsePositiveRate": round(float((sel & ~pos).sum() / max(1, (~pos).sum())), 4)}
+        if c not in established:  # issue 16's hard negatives: how often a new class fires on each other class's tiles
+            gate[c]["falsePositiveRateByClass"] = {o: round(float(sel[(y == j) & ~pos].mean()), 4)
+                                                   for j, o in enumerate(classes) if o != c and ((y == j) & ~pos).any()}
     confusion = np.zeros((len(classes), len(classes)), int)
     for t, pr in zip(y, probs.argmax(1)):
         confusion[t, pr] += 1

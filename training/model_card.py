@@ -109,7 +109,11 @@ def main():
           *([f"- No data, no class (ERROR_CAPTCHA_UNSOLVABLE): {', '.join(sorted(missing))}."] if missing else []),
           "- Classes with few labelled tiles (mountain, boat, taxi, tractor, parking meter) are barely learnt; see the per-class table.",
           "- Most training tiles come from one 2020 collection; today's reCAPTCHA pool differs.",
-          "- No class is mapped to a related one (school bus is not answered as bus): not measured to work.", ""]
+          *([f"- A question of {', '.join(m['includes'])} is also answered by the scores of "
+             + "; ".join(f"{c}: {', '.join(o)}" for c, o in m["includes"].items())
+             + " (`includes` in model.json: P(bus) + P(school bus), since a school bus is a bus); "
+             "`gridlens eval` counts a school bus as a bus positive for every model."] if m.get("includes") else
+            ["- No class is mapped to a related one (school bus is not answered as bus)."]), ""]
     if a.extra:
         L += [Path(a.extra).read_text()]
     (model / "MODEL_CARD.md").write_text("\n".join(L) + "\n")
