@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from collections import defaultdict
@@ -81,19 +82,21 @@ def features(rows: list[dict], size: int, batch: int, log=print) -> tuple[np.nda
 
 def folds_by_cluster(rows: list[dict], k: int, seed: int) -> np.ndarray:
     """Fold of each row (-1: web photo, training only). Clusters are dealt round-robin within their
-    class after a seeded shuffle, so every fold gets its share of each class."""
+    class after a seeded shuffle, so every fold gets its share of each class. A corrected tile is
+    dealt by its original class (split_class), so corrections do not move the folds."""
     clusters: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
         clusters[r["near_cluster"]].append(i)
     by_class: dict[str, list[str]] = defaultdict(list)
     for cid, members in clusters.items():
-        by_class[rows[members[0]]["class"]].append(cid)
-    rng = np.random.default_rng(seed)
+        first = rows[members[0]]
+        by_class[first.get("split_class", first["class"])].append(cid)
     fold = np.full(len(rows), -1)
     for cls in sorted(by_class):
         cids = sorted(by_class[cls])
+        rng = random.Random(f"{seed}:{cls}")  # per class, as split_by_cluster: a new class never reshuffles another
         rng.shuffle(cids)
-        start = int(rng.integers(k))  # so a class with fewer clusters than folds does not always fill fold 0
+        start = rng.randrange(k)  # so a class with fewer clusters than folds does not always fill fold 0
         for j, cid in enumerate(cids):
             for i in clusters[cid]:
                 fold[i] = -1 if rows[i]["kind"] == "web_photo" else (start + j) % k
@@ -181,10 +184,15 @@ def main() -> None:
     results = {}
     for cls in args.classes:
         y = label == cls
-        methods = {"probe": lambda train, y=y: 1 / (1 + np.exp(-(x @ (wb := logistic(x[train], y[train], args.wd))[0] + wb[1])))}
+
+        def probe(train: np.ndarray, y: np.ndarray = y) -> np.ndarray:
+            w, b = logistic(x[train], y[train], args.wd)
+            return 1 / (1 + np.exp(-(x @ w + b)))
+
+        methods = {"probe": probe}
         if cls in centernet.COCO:
             j = coco_names.index(cls)
-            methods["coco"] = lambda train, j=j: peak[:, j]
+            methods["coco"] = lambda train, j=j: peak[:, j]  # COCO's own channel: nothing to train
         for name, fn in methods.items():
             dec, _ = evaluate(fn, y, fold, args.folds, args.precision)
             pos = int((y & held).sum())

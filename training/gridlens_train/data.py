@@ -167,7 +167,7 @@ def apply_corrections(rows: list[dict], path: Path, log=print) -> int:
     if not path.exists():
         return 0
     index = {r["file"]: r for r in rows}
-    n = 0
+    hist: dict[str, int] = {}
     for c in read_manifest(path):
         r = index.get(c["file"])
         if r is None:
@@ -175,10 +175,8 @@ def apply_corrections(rows: list[dict], path: Path, log=print) -> int:
         if r.get("pix_sha1") != c["pix_sha1"] or r["class"] != c["from"]:
             raise ValueError(f"{path}: {c['file']} is not a {c['from']} tile of tiles-v1 with pix_sha1 {c['pix_sha1']}")
         r["split_class"], r["class"], r["labels"] = r["class"], c["class"], c["labels"]
-        n += 1
-    hist: dict[str, int] = {}
-    for c in read_manifest(path):
         hist[f"{c['from']}->{c['class']}"] = hist.get(f"{c['from']}->{c['class']}", 0) + 1
+    n = sum(hist.values())
     log(f"corrected {n} tiles-v1 labels from {path.name}: {hist}")
     return n
 
