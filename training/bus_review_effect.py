@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import sys
-import tarfile
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gridlens_train import augment, data  # noqa: E402
@@ -45,15 +42,7 @@ def main() -> None:
     review = {r["file"]: r["final"] for r in csv.DictReader(args.review.open())}
     rows = [r for r in data.training_rows(["data/labels"], 0, 0, log=lambda *a: None) if r["file"] in val]
     size, mean, std = manifest["input"]["size"], manifest["input"]["mean"], manifest["input"]["std"]
-    imgs: dict[str, np.ndarray] = {}
-    by_tar: dict[tuple[str, str], set[str]] = {}
-    for r in rows:
-        by_tar.setdefault((str(r.get("root", data.shared_data() / "tiles-v1")), r["tar"]), set()).add(r["file"])
-    for (root, tar_name), files in by_tar.items():
-        with tarfile.open(Path(root) / tar_name) as tar:
-            for m in tar:
-                if m.name in files:
-                    imgs[m.name] = data.resize_like_service(np.asarray(Image.open(io.BytesIO(tar.extractfile(m).read())).convert("RGB")), size)
+    imgs = {r["file"]: data.resize_like_service(img, size) for r, img in data.iter_tar_images(rows, data.shared_data() / "tiles-v1")}
     x = torch.from_numpy(np.stack([imgs[r["file"]] for r in rows]))
     x = (augment.to_float(x) - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
     with torch.no_grad():
@@ -61,7 +50,8 @@ def main() -> None:
     sb, bus = classes.index("school_bus"), classes.index("bus")
     fire_sb = s[:, sb] >= thr["school_bus"]
     fire_bus = s[:, bus] >= thr["bus"]
-    label = np.array([r["class"] for r in rows])
+    # training_rows applies data/labels/corrections; split_class keeps the data set's own class
+    label = np.array([r.get("split_class", r["class"]) for r in rows])
     verdict = np.array([review.get(r["file"], "") for r in rows])
     reviewed_bus = label == "bus"
     print(f"{len(rows)} validation tiles; {reviewed_bus.sum()} labelled bus, of which reviewed: "

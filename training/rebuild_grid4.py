@@ -36,7 +36,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gridlens_train.data import read_manifest, shared_data  # noqa: E402
+from gridlens_train.data import iter_tar_images, read_manifest, shared_data  # noqa: E402
 
 SIDE = 95
 
@@ -47,14 +47,9 @@ def load_squares(root: Path, limit: int | None, log) -> tuple[list[str], np.ndar
     index = {r["file"]: i for i, r in enumerate(rows)}
     px = np.zeros((len(rows), SIDE, SIDE, 3), np.uint8)
     seen = 0
-    for tar_name in sorted({r["tar"] for r in rows}):
-        with tarfile.open(root / tar_name) as tar:
-            for member in tar:
-                i = index.get(member.name)
-                if i is None:
-                    continue
-                px[i] = np.asarray(Image.open(io.BytesIO(tar.extractfile(member).read())).convert("RGB"))
-                seen += 1
+    for r, img in iter_tar_images(rows, root):
+        px[index[r["file"]]] = img
+        seen += 1
     if seen != len(rows):
         raise SystemExit(f"found {seen} of {len(rows)} squares in the tars under {root}")
     log(f"loaded {len(rows)} squares of {SIDE}x{SIDE}")

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import sys
-import tarfile
 import time
 from pathlib import Path
 
@@ -95,16 +93,10 @@ def score(args) -> None:
         if n % (args.batch * 20) == 0:
             print(f"{n}/{len(want)} images, {n / (time.time() - t0):.1f}/s", flush=True)
 
-    for tar_name in sorted({r["tar"] for r in rows}):
-        with tarfile.open(root / tar_name) as tar:
-            for m in tar:
-                r = want.get(m.name)
-                if r is None:
-                    continue
-                img = np.asarray(Image.open(io.BytesIO(tar.extractfile(m).read())).convert("RGB"))
-                batch.append((r, img))
-                if len(batch) == args.batch:
-                    flush()
+    for r, img in data.iter_tar_images(rows, root):
+        batch.append((r, img))
+        if len(batch) == args.batch:
+            flush()
     flush()
     out.close()
     print(f"scored {n} images in {time.time() - t0:.0f} s: {args.out / 'scores.csv'}")
@@ -132,12 +124,7 @@ def sheets(args) -> None:
         picks[cls] = chosen
     files = {r["file"] for c in picks.values() for r in c}
     manifest = {r["file"]: r for r in data.read_manifest(root / "manifest.csv") if r["file"] in files}
-    imgs: dict[str, Image.Image] = {}
-    for tar_name in sorted({manifest[f]["tar"] for f in files}):
-        with tarfile.open(root / tar_name) as tar:
-            for m in tar:
-                if m.name in files:
-                    imgs[m.name] = Image.open(io.BytesIO(tar.extractfile(m).read())).convert("RGB")
+    imgs = {r["file"]: Image.fromarray(img) for r, img in data.iter_tar_images(list(manifest.values()), root)}
     g, cell = args.grid, 960 // args.grid
     per = g * g
     for cls, chosen in picks.items():

@@ -58,6 +58,20 @@ def _decode(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
+def iter_tar_images(rows: list[dict], root: Path):
+    """(row, RGB uint8 array) for each row, read from its tar (row["tar"], under row["root"] or root),
+    tar by tar in member order; rows whose image is missing are simply not yielded."""
+    groups: dict[tuple[str, str], dict[str, dict]] = {}
+    for r in rows:
+        groups.setdefault((str(r.get("root", root)), r["tar"]), {})[r["file"]] = r
+    for (tar_root, tar_name), want in sorted(groups.items()):
+        with tarfile.open(Path(tar_root) / tar_name) as tar:
+            for member in tar:
+                r = want.get(member.name)
+                if r is not None and member.isfile():
+                    yield r, _decode(tar.extractfile(member).read())
+
+
 def load_images(root: Path, rows: list[dict], size: int, cache_name: str, log=print) -> TileSet:
     src = max(SRC, size)  # crops are taken from at least the model's own resolution
     key = hashlib.sha1(("|".join(r["file"] for r in rows) + f"{size}/{src}").encode()).hexdigest()[:12]
@@ -82,13 +96,8 @@ def load_images(root: Path, rows: list[dict], size: int, cache_name: str, log=pr
     for i, r in enumerate(rows):
         if r.get("path"):
             put(i, _decode(Path(r["path"]).read_bytes()))
-    for tar_root, tar_name in sorted({(str(r.get("root", root)), r["tar"]) for r in rows if not r.get("path")}):
-        with tarfile.open(Path(tar_root) / tar_name) as tar:
-            for member in tar:
-                i = index.get(member.name)
-                if i is None or not member.isfile():
-                    continue
-                put(i, _decode(tar.extractfile(member).read()))
+    for r, img in iter_tar_images([r for r in rows if not r.get("path")], root):
+        put(index[r["file"]], img)
     if seen != len(rows):
         raise RuntimeError(f"{cache_name}: found {seen} of {len(rows)} manifest images in the tars under {root}")
     cache.parent.mkdir(parents=True, exist_ok=True)
