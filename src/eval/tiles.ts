@@ -96,8 +96,7 @@ export async function evalTiles(solver: Solver, images: LabelledImage[], opts: T
   const rand = seededRandom(opts.seed);
   let right = 0;
   let queries = 0;
-  images.forEach((_im, i) => {
-    const labels = implied[i]!;
+  implied.forEach((labels, i) => {
     const own = answerable.filter((c) => labels.includes(c));
     const others = answerable.filter((c) => !labels.includes(c));
     const asked: [string, boolean][] = own.map((c) => [c, true]);
@@ -109,7 +108,7 @@ export async function evalTiles(solver: Solver, images: LabelledImage[], opts: T
   });
 
   // synthetic 3x3: plant 2-5 tiles of a target class among tiles without it
-  const byClass = new Map(answerable.map((c) => [c, images.flatMap((_im, i) => (implied[i]!.includes(c) ? [i] : []))]));
+  const byClass = new Map(answerable.map((c) => [c, implied.flatMap((labels, i) => (labels.includes(c) ? [i] : []))]));
   const targets = answerable.filter((c) => byClass.get(c)!.length >= 5);
   const per3: Record<string, { solved: number; total: number }> = {};
   let solved = 0;
