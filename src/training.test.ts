@@ -58,10 +58,18 @@ it('fine-tunes a tiny tile model from the COCO-pretrained backbone, calibrates a
     '--head', 'softmax', '--mix', '0', '--out', path.join(dir, 'run')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
   assert.match(log, /epoch {3}1\/1 {2}loss \d/);
   assert.match(log, /fit \d+/);
-  const out = execFileSync(PY, ['training/export.py', '--run', path.join(dir, 'run'), '--checkpoint', 'last.pt', '--name', 'tiny-coco', '--include', 'bus=school_bus', '--out', path.join(dir, 'model')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  const out = execFileSync(PY, ['training/export.py', '--run', path.join(dir, 'run'), '--checkpoint', 'last.pt', '--name', 'tiny-coco', '--include', 'bus=school_bus',
+    '--operating-point', 'challenge', '--at-half', '--half-min-positives', '2', '--out', path.join(dir, 'model')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
   assert.match(out, /calibration on \d+ fitting tiles/);
-  const manifest = JSON.parse(readFileSync(path.join(dir, 'model', 'model.json'), 'utf8')) as { output: { activation: string }; input: { std: number[] }; metrics: { calibration?: { validationAfter: object } }; includes?: object };
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'model', 'model.json'), 'utf8')) as {
+    output: { activation: string }; input: { std: number[] }; includes?: object; thresholds: Record<string, number>;
+    metrics: { calibration?: { validationAfter: object; atHalf?: { biasShift: Record<string, number> } } };
+  };
   assert.deepEqual(manifest.includes, { bus: ['school_bus'] }, 'a bus question is answered by bus + school bus');
+  // --at-half: every class it moved answers at 0.5, the confidence a vendor client sends
+  const moved = Object.keys(manifest.metrics.calibration?.atHalf?.biasShift ?? {});
+  assert.ok(moved.length > 0, out);
+  for (const c of moved) assert.equal(manifest.thresholds[c], 0.5, c);
   assert.equal(manifest.output.activation, 'sigmoid');
   assert.ok(manifest.metrics.calibration?.validationAfter);
   assert.ok(Math.abs(manifest.input.std[0]! - 1 / 255) < 1e-9, 'the COCO backbone reads RGB 0-255');
@@ -81,6 +89,28 @@ it('fine-tunes a tiny tile model from the COCO-pretrained backbone, calibrates a
   const [, convs] = /(\d+) Conv with int8 weights/.exec(q) ?? [];
   assert.ok(Number(convs) > 40, q);
   await answersWith({ modelDir: path.join(dir, 'int8'), modelDir4x4: '' }, '3x3', '/m/0k4j');
+});
+
+it('puts a class\'s best 3x3 operating point at 0.5 (export --at-half)', { skip: !hasTorch && `${PY} lacks numpy/torch` }, () => {
+  // positives score 0.70-1.0 and negatives 0-0.65: every threshold in (0.65, 0.70] solves every challenge,
+  // so the shift must move that gap onto 0.5 (logit space: p' = sigmoid(logit(p) + d))
+  const script = [
+    'import sys, numpy as np',
+    'sys.path.insert(0, "training")',
+    'from gridlens_train.calibration import challenge_solve_rate, challenge_threshold, half_shift',
+    'rng = np.random.default_rng(0)',
+    's = np.concatenate([rng.uniform(0.70, 1.0, 60), rng.uniform(0.0, 0.65, 300)]); pos = np.arange(360) < 60',
+    'logit = lambda p: np.log(p) - np.log1p(-p)',
+    'd = half_shift(lambda d: 1 / (1 + np.exp(-(logit(np.clip(s, 1e-6, 1 - 1e-6)) + d))), pos)',
+    't = challenge_threshold(s, pos)',
+    'print(d, t, challenge_solve_rate(s, pos, t), challenge_solve_rate(s, pos, 0.5), s[~pos].max(), s[pos].min())',
+  ].join('\n');
+  const [d, t, atT, at05, maxNeg, minPos] = execFileSync(PY, ['-c', script], { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim().split(' ').map(Number);
+  const cut = 1 / (1 + Math.exp(d!)); // the raw score that lands on 0.5 after the shift
+  assert.ok(cut > maxNeg! && cut <= minPos!, `shift ${d} puts 0.5 at raw ${cut}, outside (${maxNeg}, ${minPos}]`);
+  assert.ok(t! > maxNeg! && t! <= minPos!, `threshold ${t}`);
+  assert.equal(atT, 1);
+  assert.ok(at05! < 1, 'at 0.5 some negatives are selected');
 });
 
 it('rebuilds cut-up 4x4 pictures square for square, and never a wrong one', { skip: !hasTorch && `${PY} lacks numpy/torch`, timeout: 120_000 }, () => {

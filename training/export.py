@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gridlens_train import data  # noqa: E402
 from gridlens_train.classes import QUESTION_IDS  # noqa: E402
 from gridlens_train.manifest import export_onnx, write_manifest  # noqa: E402
-from gridlens_train.calibration import Calibrated, apply_platt, calibration_report, challenge_ece, fit_platt, prior_shift  # noqa: E402
+from gridlens_train.calibration import (Calibrated, apply_platt, calibration_report, challenge_ece, challenge_threshold,  # noqa: E402
+                                        fit_platt, half_shift, prior_shift)
 from gridlens_train.model import WithActivation, build_model  # noqa: E402
 import train  # noqa: E402
 from train import predict  # noqa: E402
@@ -66,6 +67,14 @@ def main():
     p.add_argument("--challenge-prior", type=float, default=0.0,
                    help="calibrate to this share of positive tiles (a 3x3 shows the asked object in 2-5 of 9: 0.39) instead of "
                         "the fitting split's own share of each class; 0 = the split's")
+    p.add_argument("--operating-point", choices=("balanced", "challenge"), default="balanced",
+                   help="how each class's threshold is chosen on the fitting split: best balanced accuracy over its tiles, or best "
+                        "expected 3x3 exact-solve rate (2-5 of 9 tiles positive, as gridlens eval plants them)")
+    p.add_argument("--at-half", action="store_true",
+                   help="move each answered class's calibrated bias so that 0.5, the confidence a vendor client sends, is its best "
+                        "3x3 operating point on the fitting split (its threshold becomes 0.5); needs a fitting split")
+    p.add_argument("--half-min-positives", type=int, default=10,
+                   help="--at-half leaves a class alone when the fitting split has fewer positives of it than this")
     p.add_argument("--no-calibrate", action="store_true", help="export raw scores even when the run has a fitting split")
     p.add_argument("--gate", type=float, default=0.0,
                    help="a new class answers only if, on validation, its tile recall and precision at its threshold "
@@ -133,6 +142,7 @@ def main():
     y = np.array([classes.index(rows[i]["class"]) for i in val_idx])
     fitted_on = "fit"
     calib = None
+    at_half: dict[str, float] = {}  # class -> bias shift that put its 3x3 operating point at 0.5
     if len(fit_idx) and not args.no_calibrate:
         raw_fit = predict(net, tiles.x_eval[fit_idx], head, "cpu")
         pos_fit = positives(fit_idx)
@@ -141,6 +151,22 @@ def main():
         plain = apply_platt(raw_val, a, b)
         if args.challenge_prior:
             b = prior_shift(b, pos_fit, args.challenge_prior)
+        if args.at_half:
+            # classes another question includes (school bus in bus) first, so the including class is searched on their final scores
+            qpos_fit = positives(fit_idx, question=True)
+            included = {o for others in includes.values() for o in others}
+            for k in sorted(answerable_k, key=lambda k: classes[k] not in included):
+                if qpos_fit[:, k].sum() < args.half_min_positives:
+                    continue
+
+                def score_with(d: float, k: int = k) -> np.ndarray:
+                    moved = b.copy()
+                    moved[k] += d
+                    return question_scores(apply_platt(raw_fit, a, moved))[:, k]
+                d = half_shift(score_with, qpos_fit[:, k])
+                b[k] += d
+                at_half[classes[k]] = round(d, 3)
+            print(f"--at-half: bias shifts {at_half}")
         probs, probs_fit = apply_platt(raw_val, a, b), apply_platt(raw_fit, a, b)
         calib = {"method": "per-class Platt scaling on logit(score), fitted on the fitting split",
                  "fitTiles": int(len(fit_idx)), "a": {c: round(float(v), 4) for c, v in zip(classes, a)},
@@ -152,12 +178,16 @@ def main():
                      "challengeEce": {"raw": round(challenge_ece(raw_val, pos_val, answerable_k, args.challenge_prior), 4),
                                       "plattOnly": round(challenge_ece(plain, pos_val, answerable_k, args.challenge_prior), 4),
                                       "shipped": round(challenge_ece(probs, pos_val, answerable_k, args.challenge_prior), 4)}}
-                    if args.challenge_prior else {})}
+                    if args.challenge_prior else {}),
+                 **({"atHalf": {"biasShift": at_half, "objective": "expected 3x3 exact-solve rate on the fitting split at 0.5"}}
+                    if args.at_half else {})}
         export_onnx(Calibrated(WithActivation(net, head), a, b), size, out / "model.onnx")
         head_out = "sigmoid"
         print(f"calibration on {len(fit_idx)} fitting tiles: validation {calib['validationBefore']} -> {calib['validationAfter']}"
               + (f"; challenge-weighted class-wise ECE {calib['challengeEce']}" if args.challenge_prior else ""))
     else:
+        if args.at_half:
+            p.error("--at-half needs calibration: a run with a fitting split, and no --no-calibrate")
         probs = raw_val
         if len(fit_idx):
             probs_fit, pos_fit = predict(net, tiles.x_eval[fit_idx], head, "cpu"), positives(fit_idx)
@@ -169,7 +199,12 @@ def main():
     q_fit, q_val = question_scores(probs_fit), question_scores(probs)
     qpos_fit, qpos_val = positives(fit_idx if len(fit_idx) else val_idx, question=True), positives(val_idx, question=True)
     for k, c in enumerate(classes):
-        thresholds[c] = calibrate(q_fit[:, k], qpos_fit[:, k])
+        if c in at_half:
+            thresholds[c] = 0.5
+        elif args.operating_point == "challenge":
+            thresholds[c] = challenge_threshold(q_fit[:, k], qpos_fit[:, k])
+        else:
+            thresholds[c] = calibrate(q_fit[:, k], qpos_fit[:, k])
         pred_k = probs.argmax(1) == k
         per_class[c] = {"n": int((y == k).sum()),
                         "recall": float((pred_k & (y == k)).sum() / max(1, (y == k).sum())),
@@ -204,6 +239,8 @@ def main():
                               "perClass": per_class, "confusion": confusion.tolist(), "epoch": state["epoch"],
                               "atThreshold": gate},
                "thresholdsFittedOn": f"{fitted_on} split ({len(probs_fit)} tiles)",
+               "thresholdObjective": ("expected 3x3 exact-solve rate" if args.operating_point == "challenge" else "balanced accuracy")
+                                     + (f"; 0.5 for {', '.join(at_half)} (--at-half)" if at_half else ""),
                **({"calibration": calib} if calib else {})}
     write_manifest(out, name=args.name, version=version, size=size, mean=state["mean"], std=state["std"],
                    activation=head_out, classes=classes, questions={c: QUESTION_IDS.get(c, []) for c in answerable},

@@ -80,6 +80,44 @@ def prior_shift(b: np.ndarray, positive: np.ndarray, prior: float) -> np.ndarray
     return (b + np.log(prior / (1 - prior)) - np.log(f / (1 - f))).astype(np.float32)
 
 
+CHALLENGE_POSITIVES = (2, 3, 4, 5)  # a 3x3 shows the asked object in 2-5 of its 9 tiles (src/eval/tiles.ts plants as many)
+
+
+def challenge_solve_rate(scores: np.ndarray, positive: np.ndarray, threshold: float) -> float:
+    """Expected exact-solve rate of a 3x3 challenge answered at `threshold`: k of the 9 tiles (k uniform in
+    2-5) drawn from the class's positives, the rest from its negatives, every tile right. Per class,
+    scores [N] and positive [N] bool of one pool of tiles (the fitting split)."""
+    if positive.sum() == 0 or (~positive).sum() == 0:
+        return float("nan")
+    r = float((scores[positive] >= threshold).mean())
+    s = float((scores[~positive] < threshold).mean())
+    return float(np.mean([r ** k * s ** (9 - k) for k in CHALLENGE_POSITIVES]))
+
+
+def challenge_threshold(scores: np.ndarray, positive: np.ndarray) -> float:
+    """The threshold (0.02-0.98) with the best expected 3x3 exact-solve rate on these tiles; ties go to the
+    one nearest 0.5."""
+    if positive.sum() == 0 or (~positive).sum() == 0:
+        return 0.5
+    grid = np.linspace(0.02, 0.98, 97)
+    rates = np.array([challenge_solve_rate(scores, positive, t) for t in grid])
+    best = np.flatnonzero(rates >= rates.max() - 1e-9)
+    return float(grid[best[np.argmin(np.abs(grid[best] - 0.5))]])
+
+
+def half_shift(score_with: "callable", positive: np.ndarray, span: float = 4.0, steps: int = 161) -> float:
+    """The bias shift d (added to one class's calibrated logit) whose question score, answered at 0.5, has the
+    best expected 3x3 exact-solve rate; ties go to the smallest |d|. `score_with(d)` returns the question
+    score [N] of the fitting tiles with the shift applied, so a question answered by a sum of classes
+    (manifest `includes`) is searched on the score the service uses."""
+    grid = np.linspace(-span, span, steps)
+    rates = np.array([challenge_solve_rate(score_with(d), positive, 0.5) for d in grid])
+    if np.isnan(rates).all():
+        return 0.0
+    best = np.flatnonzero(rates >= np.nanmax(rates) - 1e-9)
+    return float(grid[best[np.argmin(np.abs(grid[best]))]])
+
+
 def challenge_ece(probs: np.ndarray, positive: np.ndarray, answerable: list[int], prior: float) -> float:
     """Class-wise ECE with the tiles reweighted so that, per class, positives weigh `prior` of the
     total: the calibration a client sees in challenges rather than in the validation pool."""
