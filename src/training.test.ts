@@ -58,6 +58,13 @@ it('fine-tunes a tiny tile model from the COCO-pretrained backbone, calibrates a
     '--head', 'softmax', '--mix', '0', '--out', path.join(dir, 'run')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
   assert.match(log, /epoch {3}1\/1 {2}loss \d/);
   assert.match(log, /fit \d+/);
+  // a smaller student distilled from it: the teacher's scores at its own 64 px, the student at 48
+  const student = execFileSync(PY, ['training/train.py', '--arch', 'coco', '--size', '48', '--epochs', '1', '--limit', '400', '--batch', '32', '--lr', '1e-3',
+    '--head', 'softmax', '--mix', '0', '--teacher', path.join(dir, 'run', 'last.pt'), '--init', path.join(dir, 'run', 'last.pt'), '--out', path.join(dir, 'student')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  const [, agree] = /teacher .* \(epoch 1, 64 px\): agrees with ([\d.]+)% of the labelled tiles/.exec(student) ?? [];
+  assert.ok(Number(agree) > 5, student);
+  assert.match(student, /distilling from .*: \d+ labelled tiles \(70% teacher\), 400 unlabelled tiles/);
+  assert.match(student, /epoch {3}1\/1 {2}loss \d/);
   const out = execFileSync(PY, ['training/export.py', '--run', path.join(dir, 'run'), '--checkpoint', 'last.pt', '--name', 'tiny-coco', '--include', 'bus=school_bus',
     '--operating-point', 'challenge', '--at-half', '--half-min-positives', '2', '--out', path.join(dir, 'model')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
   assert.match(out, /calibration on \d+ fitting tiles/);

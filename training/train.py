@@ -71,6 +71,13 @@ def parse_args(argv=None):
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--ema", type=float, default=0.998)
     p.add_argument("--val-from", default="", help="pin validation to an earlier model's list (e.g. models/gridlens-tiles/validation.txt), so a run with more labels is compared on the same unseen tiles")
+    p.add_argument("--teacher", default="",
+                   help="distil from this tile checkpoint (a run's last.pt, same classes, softmax or sigmoid head, any --size): its "
+                        "scores on every clean training tile, and on every unlabelled 3x3 tile in place of --pseudo's hard labels, "
+                        "computed once at its own input size, become part of the targets")
+    p.add_argument("--distill", type=float, default=0.7,
+                   help="with --teacher: the teacher's share of each labelled tile's target (the rest is its label); unlabelled "
+                        "tiles take the teacher's scores alone, at half a labelled tile's weight")
     p.add_argument("--init", default="", help="start from this checkpoint's weights (a run's last.pt of the same --arch and classes)")
     p.add_argument("--out", required=True, help="run folder for checkpoints, args.json and log")
     return p.parse_args(argv)
@@ -120,6 +127,35 @@ def recalibrate_bn(model, x_eval_uint8: np.ndarray, device, batch=256) -> None:
     model.eval()
 
 
+def teacher_targets(args, rows, root, classes, unl, urows, device, log):
+    """The teacher's scores on every labelled tile and (when loaded) every unlabelled 3x3 tile, each tile seen
+    whole and clean at the teacher's own input size and normalisation. Returns two [N, classes] tensors
+    (the second None without unlabelled tiles)."""
+    state = torch.load(args.teacher, map_location="cpu")
+    if state["classes"] != classes:
+        raise SystemExit(f"--teacher {args.teacher}: its classes {state['classes']} differ from this run's {classes}")
+    net = build_model(state["arch"], len(classes))
+    net.load_state_dict(state["model"])
+    net.to(device)
+    saved = dict(_NORM)
+    _NORM.update(mean=state["mean"], std=state["std"])
+    try:
+        tiles = data.load_images(root, rows, state["size"], f"tiles-{len(rows)}", log)
+        y = torch.from_numpy(predict(net, tiles.x_eval, state["head"], device))
+        yu = None
+        if unl is not None:
+            utiles = data.load_images(data.shared_data() / "unlabeled-v1", urows, state["size"], f"unlabeled-x126-{len(urows)}", log)
+            yu = torch.from_numpy(predict(net, utiles.x_eval, state["head"], device))
+    finally:
+        _NORM.clear()
+        _NORM.update(saved)
+    if state["head"] == "sigmoid":  # per-class probabilities to a distribution over classes
+        y, yu = y / y.sum(1, keepdim=True).clamp(min=1e-6), (None if yu is None else yu / yu.sum(1, keepdim=True).clamp(min=1e-6))
+    agree = float((y.argmax(1).numpy() == np.array([classes.index(r["class"]) for r in rows])).mean())
+    log(f"teacher {args.teacher} (epoch {state['epoch']}, {state['size']} px): agrees with {agree:.1%} of the labelled tiles' classes")
+    return y.float(), (None if yu is None else yu.float())
+
+
 def loss_fn(logits, y, head):
     if head == "sigmoid":
         return F.binary_cross_entropy_with_logits(logits, y)
@@ -153,7 +189,7 @@ def main(argv=None):
     log(f"train {len(train_idx)}  val {len(val_idx)}  fit {len(fit_idx)}  classes {len(classes)}  device {args.device}")
 
     unl = None
-    if args.pseudo > 0:
+    if args.pseudo > 0 or args.teacher:
         uroot = data.shared_data() / "unlabeled-v1"
         # Never pseudo-label a labelled tile, a near-duplicate of a validation tile, or a tile the
         # data set marks as overlapping tiles-v1: validation must stay unseen, inputs included.
@@ -162,7 +198,9 @@ def main(argv=None):
         urows = [r for r in data.read_manifest(uroot / "manifest.csv")
                  if r["file"].startswith("X/") and r["width"] == "126" and r["file"] not in labelled
                  and "u:" + r["near_cluster"] not in val_clusters and r["overlaps_labeled"] == "0"]
-        log(f"loading {len(urows)} unlabelled 3x3 tiles for pseudo-labels (labelled tiles and validation near-duplicates left out)")
+        if args.limit:  # smoke runs: as few unlabelled tiles as labelled ones
+            urows = urows[:args.limit]
+        log(f"loading {len(urows)} unlabelled 3x3 tiles for {'the teacher' if args.teacher else 'pseudo-labels'} (labelled tiles and validation near-duplicates left out)")
         unl = data.load_images(uroot, urows, args.size, f"unlabeled-x126-{len(urows)}", log)
 
     device = torch.device(args.device)
@@ -173,6 +211,10 @@ def main(argv=None):
             raise SystemExit(f"--init {args.init}: arch {init['arch']} with {len(init['classes'])} classes, this run is {args.arch} with {len(classes)}")
         model.load_state_dict(init["model"])
         log(f"started from {args.init} (epoch {init['epoch']}, validation top-1 {init['val_top1']:.4f})")
+    teacher_y, teacher_unl = None, None
+    if args.teacher:
+        teacher_y, teacher_unl = teacher_targets(args, rows, root, classes, unl, urows if unl is not None else [], device, log)
+        y_all = args.distill * teacher_y + (1 - args.distill) * y_all
     ema = copy.deepcopy(model).eval()
     head_params = [p for n, p in model.named_parameters() if n.startswith("classifier")]
     body_params = [p for n, p in model.named_parameters() if not n.startswith("classifier")]
@@ -196,10 +238,17 @@ def main(argv=None):
     best, t0, step = -1.0, time.time(), 0
     calib_idx = np.random.default_rng(args.seed).choice(train_idx, min(2048, len(train_idx)), replace=False)
     pool_x, pool_y, pool_w = x_src[train_idx], y_all[train_idx], torch.from_numpy(counts[y_hard[train_idx]] ** -args.balance)
+    if teacher_unl is not None:
+        # every unlabelled tile with the teacher's scores as its target, weighted by the class the teacher gives it
+        pc = teacher_unl.argmax(1).numpy()
+        pool_x = torch.cat([x_src[train_idx], torch.from_numpy(unl.x_src)])
+        pool_y = torch.cat([y_all[train_idx], teacher_unl])
+        pool_w = torch.cat([pool_w, torch.from_numpy(counts[pc] ** -args.balance * 0.5)])
+        log(f"distilling from {args.teacher}: {len(train_idx)} labelled tiles ({args.distill:.0%} teacher), {len(pc)} unlabelled tiles (teacher alone)")
     epoch = 0
     while (progress(step) < 1.0) if budget_s else (epoch < args.epochs):
         epoch += 1
-        if unl is not None and epoch >= args.pseudo_start and (epoch - args.pseudo_start) % 5 == 0:
+        if unl is not None and teacher_unl is None and args.pseudo > 0 and epoch >= args.pseudo_start and (epoch - args.pseudo_start) % 5 == 0:
             recalibrate_bn(ema, tiles.x_eval[calib_idx], device)
             probs = predict(ema, unl.x_eval, args.head, device)
             keep = np.where(probs.max(1) >= args.pseudo)[0]
