@@ -2,6 +2,48 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sampleTiles } from './sample-tiles.js';
 
+/** The four-tap formula, written plainly (the sampler before it became separable), for one tile window. */
+function fourTap(raw: Uint8Array, side: number, rows: number, size: number, context = 1): Float32Array {
+  const out = new Float32Array(rows * rows * 3 * size * size);
+  const tile = side / rows;
+  const window = (t: number) => {
+    const centre = (t + 0.5) * tile;
+    const start = Math.max(0, centre - (tile * context) / 2);
+    const end = Math.min(side, centre + (tile * context) / 2);
+    return { start, end, lo: Math.floor(start), hi: Math.ceil(end) - 1 };
+  };
+  const src = (w: ReturnType<typeof window>, o: number) => Math.min(Math.max(w.start + ((o + 0.5) * (w.end - w.start)) / size - 0.5, w.lo), w.hi);
+  let n = 0;
+  for (let tr = 0; tr < rows; tr++) for (let tc = 0; tc < rows; tc++) {
+    const wy = window(tr);
+    const wx = window(tc);
+    for (let c = 0; c < 3; c++) for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+      const sy = src(wy, y);
+      const sx = src(wx, x);
+      const y0 = Math.floor(sy);
+      const x0 = Math.floor(sx);
+      const y1 = Math.min(y0 + 1, wy.hi);
+      const x1 = Math.min(x0 + 1, wx.hi);
+      const fy = sy - y0;
+      const fx = sx - x0;
+      const at = (yy: number, xx: number) => raw[(yy * side + xx) * 3 + c]!;
+      const v = at(y0, x0) * (1 - fx) * (1 - fy) + at(y0, x1) * fx * (1 - fy) + at(y1, x0) * (1 - fx) * fy + at(y1, x1) * fx * fy;
+      out[n++] = Math.floor(v + 0.5) / 255;
+    }
+  }
+  return out;
+}
+
+function noise(side: number, seed: number): Uint8Array {
+  const raw = new Uint8Array(side * side * 3);
+  let s = seed;
+  for (let i = 0; i < raw.length; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    raw[i] = s >>> 24;
+  }
+  return raw;
+}
+
 const ID = { mean: [0, 0, 0], std: [1, 1, 1] };
 
 describe('sampleTiles', () => {
@@ -46,4 +88,28 @@ describe('sampleTiles', () => {
     assert.ok(Math.max(...tile0) < 0.01, 'square 0 is black up to its edge');
     assert.ok(Math.min(...out.subarray(3 * plane, 6 * plane)) > 0.99, 'square 1 is white');
   });
+
+  it('is the four-tap formula bit for bit on the shipped sizes (3x3 to 128 px, 450 px pictures to 384)', () => {
+    for (const [side, rows, size] of [[300, 3, 128], [100, 1, 128], [450, 1, 384], [450, 1, 512]] as const) {
+      const raw = noise(side, side + size);
+      const got = sampleTiles(raw, side, rows, { size, ...ID });
+      const want = fourTap(raw, side, rows, size);
+      assert.equal(got.length, want.length);
+      let diff = 0;
+      for (let i = 0; i < got.length; i++) if (got[i] !== want[i]) diff += 1;
+      assert.equal(diff, 0, `${side} px, ${rows}x${rows}, to ${size}: ${diff} values differ`);
+    }
+  });
+
+  it('stays within one grey level of it elsewhere (4x4 squares with context 1.5, downscaling to 96)', () => {
+    for (const [side, rows, size, context] of [[450, 4, 128, 1.5], [300, 3, 96, 1]] as const) {
+      const raw = noise(side, 7);
+      const got = sampleTiles(raw, side, rows, { size, ...ID }, context);
+      const want = fourTap(raw, side, rows, size, context);
+      let worst = 0;
+      for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+      assert.ok(worst <= 1 / 255 + 1e-6, `${side}/${rows}/${size}/${context}: ${worst * 255} grey levels`);
+    }
+  });
 });
+
