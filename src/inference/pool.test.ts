@@ -5,6 +5,7 @@ import { PROJECT_ROOT } from '../config.js';
 import { loadModel } from '../model/manifest.js';
 import { FIXTURE_MODEL } from '../testing/service.js';
 import { InferencePool } from './pool.js';
+import { sampleTiles } from '../imaging/sample-tiles.js';
 
 it('a batch goes to a worker and comes back as batch x classes scores; a dead worker is replaced', async () => {
   const model = loadModel(FIXTURE_MODEL);
@@ -24,6 +25,30 @@ it('a batch goes to a worker and comes back as batch x classes scores; a dead wo
       if (!ok) await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(ok, 'a new worker took over');
+  } finally {
+    await pool.close();
+  }
+});
+
+it('a raw picture cut in the worker scores as the same picture cut on the event loop, and the caller keeps its bytes', async () => {
+  const model = loadModel(FIXTURE_MODEL);
+  const pool = await InferencePool.start(model, 1, 1);
+  try {
+    const side = 300;
+    const raw = Buffer.alloc(side * side * 3);
+    for (let i = 0; i < raw.length; i++) raw[i] = (i * 7919) % 251;
+    const before = Buffer.from(raw);
+    const here = await pool.infer(sampleTiles(raw, side, 3, model.manifest.input), 9);
+    const there = await pool.inferPicture(raw, side, 3);
+    assert.deepEqual(Array.from(there.scores), Array.from(here.scores));
+    assert.ok(there.cutMs !== undefined && there.cutMs >= 0);
+    assert.equal(raw.length, side * side * 3, 'not detached');
+    assert.ok(raw.equals(before));
+    // a 4x4 cut with context, as the tile model answers 4x4 squares
+    const big = Buffer.alloc(450 * 450 * 3, 200);
+    const ctx = await pool.inferPicture(big, 450, 4, 1.5);
+    const ref = await pool.infer(sampleTiles(big, 450, 4, model.manifest.input, 1.5), 16);
+    assert.deepEqual(Array.from(ctx.scores), Array.from(ref.scores));
   } finally {
     await pool.close();
   }

@@ -18,6 +18,8 @@ export interface InferenceResult {
   /** batch x classes, row-major. */
   scores: Float32Array;
   ms: number;
+  /** For inferPicture: ms the worker spent cutting and resampling the picture. */
+  cutMs?: number;
 }
 
 export class InferencePool {
@@ -39,7 +41,8 @@ export class InferencePool {
 
   static async start(model: LoadedModel, workers: number, threads: number): Promise<InferencePool> {
     const { manifest } = model;
-    const init: WorkerInit = { onnxPath: model.onnxPath, threads, inputName: manifest.input.name, outputName: manifest.output.name, size: manifest.input.size };
+    const { name: inputName, size, mean, std } = manifest.input;
+    const init: WorkerInit = { onnxPath: model.onnxPath, threads, inputName, outputName: manifest.output.name, size, mean, std };
     const slots = await Promise.all(Array.from({ length: workers }, async () => ({ worker: await InferencePool.spawn(init), alive: true, pending: new Map() })));
     const pool = new InferencePool(slots, init);
     for (const slot of slots) pool.listen(slot);
@@ -68,7 +71,7 @@ export class InferencePool {
       if (!waiter) return;
       slot.pending.delete(reply.id);
       if ('error' in reply) waiter.reject(new Error(`inference failed: ${reply.error}`));
-      else waiter.resolve({ scores: reply.scores, ms: reply.ms });
+      else waiter.resolve({ scores: reply.scores, ms: reply.ms, ...(reply.cutMs === undefined ? {} : { cutMs: reply.cutMs }) });
     });
     const worker = slot.worker;
     worker.once('exit', (code) => {
@@ -76,7 +79,22 @@ export class InferencePool {
     });
   }
 
-  async infer(input: Float32Array, batch: number): Promise<InferenceResult> {
+  /** A ready tensor, batch x 3 x size x size; its buffer is transferred to the worker (the caller's array is emptied). */
+  infer(input: Float32Array, batch: number): Promise<InferenceResult> {
+    return this.send({ input, batch }, input.buffer as ArrayBuffer, batch);
+  }
+
+  /**
+   * An RGB picture (side x side), cut into rows x rows tiles and resampled in the worker (sampleTiles with
+   * the model's normalisation; `context` as there), so the event loop never spends the resampling time.
+   * The bytes are copied first: the caller keeps its picture.
+   */
+  inferPicture(raw: Uint8Array, side: number, rows: number, context = 1): Promise<InferenceResult> {
+    const copy = new Uint8Array(raw);
+    return this.send({ cut: { raw: copy, side, rows, context } }, copy.buffer, rows * rows);
+  }
+
+  private async send(body: { input: Float32Array; batch: number } | { cut: { raw: Uint8Array; side: number; rows: number; context: number } }, transfer: ArrayBuffer, batch: number): Promise<InferenceResult> {
     if (this.closed) throw new ProtocolError('ERROR_SERVICE_UNAVALIABLE', 'the service is shutting down; retry on another node or in a moment');
     const live = this.slots.filter((s) => s.alive);
     if (live.length === 0) throw new ProtocolError('ERROR_SERVICE_UNAVALIABLE', 'the inference workers are restarting; retry in a moment');
@@ -84,7 +102,7 @@ export class InferencePool {
     const id = this.nextId++;
     const result = await new Promise<InferenceResult>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, input, batch }, [input.buffer as ArrayBuffer]);
+      slot.worker.postMessage({ id, ...body }, [transfer]);
     });
     this.onBatch(batch, result.ms);
     return result;

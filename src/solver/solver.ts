@@ -8,7 +8,6 @@ import { QUESTIONS, type Question } from '../protocol/questions.js';
 import type { GridKind } from '../imaging/grid.js';
 import { answerable, coverage, questionTable, type QuestionRow } from './coverage.js';
 import type { Picture } from '../imaging/decode.js';
-import { sampleTiles } from '../imaging/sample-tiles.js';
 import { questionScore, type LoadedModel } from '../model/manifest.js';
 import type { InferencePool } from '../inference/pool.js';
 import { roundScores, select3x3, selectAbove, type Solution } from './select-cells.js';
@@ -69,8 +68,8 @@ export class Solver {
     const whole = manifest.input.unit === 'picture';
     // grid4 settings (context, thresholds) are a tile model's way of answering 4x4; a picture model has its own thresholds
     const tuned = picture.kind === '4x4' && !whole ? manifest.grid4 : undefined;
-    const input = sampleTiles(picture.raw, picture.side, whole ? 1 : picture.rows, manifest.input, tuned?.context ?? 1);
-    const { scores: all, ms } = await pool.infer(input, whole ? 1 : cells);
+    // the worker cuts and resamples the picture (sampleTiles), off the event loop
+    const { scores: all, ms } = await pool.inferPicture(picture.raw, picture.side, whole ? 1 : picture.rows, tuned?.context ?? 1);
     const n = manifest.classes.length;
     const scores = Array.from({ length: cells }, (_, i) => questionScore(manifest, all.subarray(i * n, (i + 1) * n), className));
     const threshold = tuned?.thresholds[className] ?? manifest.thresholds[className]!;
