@@ -80,7 +80,12 @@ def parse_args(argv=None):
                         "tiles take the teacher's scores alone, at half a labelled tile's weight")
     p.add_argument("--init", default="", help="start from this checkpoint's weights (a run's last.pt of the same --arch and classes)")
     p.add_argument("--out", required=True, help="run folder for checkpoints, args.json and log")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.epochs < 1:
+        p.error(f"--epochs {args.epochs}: at least 1 (with --budget-min, the most epochs the budget may run)")
+    if args.teacher and not 0 <= args.distill <= 1:
+        p.error(f"--distill {args.distill}: the teacher's share of a target, 0-1")
+    return args
 
 
 def targets_for(rows, classes, smoothing):
