@@ -82,7 +82,7 @@ def parse_args(argv=None):
     p.add_argument("--out", required=True, help="run folder for checkpoints, args.json and log")
     args = p.parse_args(argv)
     if args.epochs < 1:
-        p.error(f"--epochs {args.epochs}: at least 1 (with --budget-min, the most epochs the budget may run)")
+        p.error(f"--epochs {args.epochs}: at least 1 (under --budget-min the clock ends training; --epochs then only sets the warm-up)")
     if args.teacher and not 0 <= args.distill <= 1:
         p.error(f"--distill {args.distill}: the teacher's share of a target, 0-1")
     return args
