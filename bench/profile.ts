@@ -14,6 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { PROJECT_ROOT } from '../src/config.js';
 import { openSqliteStore } from '../src/accounts/sqlite-store.js';
 import { readTar } from '../src/eval/tar.js';
@@ -83,13 +84,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { kind: { type: 'string', default: '3x3' }, requests: { type: 'string', default: '300' }, top: { type: 'string', default: '12' }, help: { type: 'boolean' } } });
-  if (values.help) return void console.log(HELP);
-  const kind = values.kind!;
-  const requests = Number(values.requests);
-  if (!['3x3', '4x4', '1x1'].includes(kind)) throw new Error(`--kind ${kind}: allowed 3x3, 4x4, 1x1`);
-  if (!Number.isInteger(requests) || requests < 1) throw new Error(`--requests ${values.requests}: a whole number >= 1`);
+/** Profile `requests` createTask calls of one picture of `kind` on this build; the report's lines (progress on stderr). */
+export async function profileRequests(kind: string, requests: number, top: number): Promise<string[]> {
   const first = (tar: string) => { for (const e of readTar(tar)) return e.data; throw new Error(`empty ${tar}`); };
   const sharp = (await import('sharp')).default;
   const image = kind === '3x3' ? first(path.join(DATA, 'grid3-v1', 'grid3-000.tar'))
@@ -130,17 +126,33 @@ async function main(): Promise<void> {
   child.kill('SIGINT');
   await exited;
   times.sort((a, b) => a - b);
-  console.log(`${kind}: ${requests} createTask requests, one client: p50 ${times[Math.floor(requests / 2)]!.toFixed(1)} ms, p90 ${times[Math.floor(requests * 0.9)]!.toFixed(1)} ms`);
+  const out = [`${kind}: ${requests} createTask requests, one client: p50 ${times[Math.floor(requests / 2)]!.toFixed(1)} ms, p90 ${times[Math.floor(requests * 0.9)]!.toFixed(1)} ms`];
   // one profile per thread; the event loop's is the first (thread id 0)
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort((a, b) => Number(a.split('.')[4]) - Number(b.split('.')[4]));
   files.forEach((f, i) => {
-    console.log(i === 0 ? 'event loop:' : `worker thread ${i}:`);
-    for (const line of summarise(path.join(dir, f), requests, Number(values.top), [from, to])) console.log(line);
+    const lines = summarise(path.join(dir, f), requests, top, [from, to]);
+    if (i > 0 && lines.length === 1) return; // a worker of the other model, idle throughout
+    out.push(i === 0 ? 'event loop:' : `inference worker thread ${i}:`, ...lines);
   });
   rmSync(dir, { recursive: true, force: true });
+  return out;
 }
 
-main().catch((err: unknown) => {
-  console.error(`profile: ${(err as Error).message}`);
-  process.exit(1);
-});
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { kind: { type: 'string', default: '3x3' }, requests: { type: 'string', default: '300' }, top: { type: 'string', default: '12' }, help: { type: 'boolean' } } });
+  if (values.help) return void console.log(HELP);
+  const kind = values.kind!;
+  const requests = Number(values.requests);
+  const top = Number(values.top);
+  if (!['3x3', '4x4', '1x1'].includes(kind)) throw new Error(`--kind ${kind}: allowed 3x3, 4x4, 1x1`);
+  if (!Number.isInteger(requests) || requests < 1) throw new Error(`--requests ${values.requests}: a whole number >= 1`);
+  if (!Number.isInteger(top) || top < 1) throw new Error(`--top ${values.top}: a whole number >= 1`);
+  for (const line of await profileRequests(kind, requests, top)) console.log(line);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(`profile: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}

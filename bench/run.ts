@@ -28,6 +28,7 @@ import { readTar } from '../src/eval/tar.js';
 import { startNode, type NodeProcess } from '../src/testing/node-process.js';
 import { measure, type SpeedRow } from './model-speed.js';
 import { openLoop, quantile } from './open-loop.js';
+import { profileRequests } from './profile.js';
 
 const DATA = path.join(PROJECT_ROOT, '..', 'shared', 'data');
 
@@ -156,11 +157,19 @@ function accuracy(dir: string): string {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, out: { type: 'string', default: 'docs/benchmarks.md' },
-    reference: { type: 'string', default: '50ddedc' }, 'no-reference': { type: 'boolean' }, help: { type: 'boolean' } } });
+    reference: { type: 'string', default: '50ddedc' }, 'no-reference': { type: 'boolean' }, compare: { type: 'string', multiple: true, default: [] },
+    'profile-requests': { type: 'string', default: '200' }, help: { type: 'boolean' } } });
   if (values.help) {
-    return void console.log('npm run bench -- [--seconds 10] [--out docs/benchmarks.md] [--reference 50ddedc | --no-reference]\n' +
+    return void console.log('npm run bench -- [--seconds 10] [--out docs/benchmarks.md] [--reference 50ddedc | --no-reference] [--compare MODEL_DIR]… [--profile-requests 200]\n' +
       '  every row runs on the current build and then on the reference commit\'s build (extracted to the temp folder and\n' +
-      '  compiled on first use), and reports both and their ratio; --no-reference measures the current build only');
+      '  compiled on first use), and reports both and their ratio; --no-reference measures the current build only.\n' +
+      '  --compare: one more model folder timed beside the shipped ones (e.g. the float model a faster one was distilled from).\n' +
+      '  --profile-requests: createTask calls per kind for the CPU profile of the request path (bench/profile.ts; 0 = none)');
+  }
+  const profileRequestsN = Number(values['profile-requests']);
+  if (!Number.isInteger(profileRequestsN) || profileRequestsN < 0) throw new Error(`--profile-requests ${values['profile-requests']}: a whole number >= 0`);
+  for (const dir of values.compare!) {
+    if (!existsSync(path.join(dir, 'model.json'))) throw new Error(`--compare ${dir}: no model.json there (a model folder: model.json + its ONNX file)`);
   }
   const seconds = Number(values.seconds);
   const config = loadConfig();
@@ -193,6 +202,7 @@ async function main(): Promise<void> {
   const models: ModelRow[] = [];
   const dirs: [string, string][] = [['tile model', resolveFromRoot(config.modelDir)]];
   if (config.modelDir4x4) dirs.push(['4x4 model', resolveFromRoot(config.modelDir4x4)]);
+  for (const dir of values.compare!) dirs.push(['compared', path.resolve(dir)]);
   if (refRoot) dirs.push([`tile model of ${refCommit}`, path.join(refRoot, 'models', 'gridlens-tiles')], [`4x4 model of ${refCommit}`, path.join(refRoot, 'models', 'gridlens-grid4')]);
   for (const [role, dir] of dirs) {
     if (!existsSync(path.join(dir, 'model.json'))) continue;
@@ -201,11 +211,16 @@ async function main(): Promise<void> {
     const shown = refRoot && dir.startsWith(refRoot) ? `${refCommit}:${path.relative(refRoot, dir)}` : path.relative(PROJECT_ROOT, dir) || dir;
     models.push({ role, dir: shown, speed, accuracy: accuracy(dir) });
   }
-  writeFileSync(path.resolve(PROJECT_ROOT, values.out!), render(pairs, models, seconds, refCommit && refRoot ? refCommit : null));
+  const profiles: string[][] = [];
+  for (const kind of profileRequestsN ? ['3x3', '4x4'] : []) {
+    console.error(`profiling ${profileRequestsN} ${kind} requests`);
+    profiles.push(await profileRequests(kind, profileRequestsN, 6));
+  }
+  writeFileSync(path.resolve(PROJECT_ROOT, values.out!), render(pairs, models, seconds, refCommit && refRoot ? refCommit : null, profiles));
   console.error(`wrote ${values.out}`);
 }
 
-function render(pairs: Pair[], models: ModelRow[], seconds: number, ref: string | null): string {
+function render(pairs: Pair[], models: ModelRow[], seconds: number, ref: string | null, profiles: string[][]): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const x = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}x` : '–');
   const pace = (r: Row) => (r.rate ? `${r.rate} req/s${r.rps < 0.95 * r.rate ? ' (not kept up: latency hides the backlog)' : ''}` : 'closed loop');
@@ -242,6 +257,13 @@ function render(pairs: Pair[], models: ModelRow[], seconds: number, ref: string 
     '',
     'Target (issue 17): >= 1,500 tiles/s on two workers (batches of nine).',
     '',
+    ...(profiles.length ? [
+      '## Where a request\'s CPU goes',
+      '',
+      'bench/profile.ts in the same run (`node dist/bench/profile.js --kind 3x3`): the current build started with `node --cpu-prof`, one client sending createTask calls one after another (20 warm-up calls and start-up left out); self time per request on each thread, grouped by part of the request path, then the heaviest functions. The event loop and the inference worker run one after the other for a request, so one client\'s latency is roughly their sum plus the HTTP round trip.',
+      '',
+      ...profiles.flatMap((p) => ['```', ...p, '```', '']),
+    ] : []),
   ];
   return lines.join('\n');
 }
