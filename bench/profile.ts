@@ -105,25 +105,36 @@ export async function profileRequests(kind: string, requests: number, top: numbe
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (i === 150) throw new Error('the server did not start within 15 s');
-    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const body = JSON.stringify({ clientKey, task: { type: 'ReCaptchaV2Classification', image: image.toString('base64'), question } });
-  const send = async () => (await (await fetch(`${url}/createTask`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })).json()) as { errorId: number; errorCode?: string };
-  for (let i = 0; i < 20; i++) await send(); // warm-up: the first runs of a session are slow
   const times: number[] = [];
-  const from = Number(process.hrtime.bigint() / 1000n);
-  for (let i = 0; i < requests; i++) {
-    const t = performance.now();
-    const reply = await send();
-    if (reply.errorId) throw new Error(`createTask answered ${reply.errorCode}`);
-    times.push(performance.now() - t);
-    if ((i + 1) % 100 === 0) process.stderr.write(`  ${i + 1}/${requests} requests\n`);
+  let from = 0;
+  let to = 0;
+  try {
+    for (let i = 0; ; i++) {
+      if (i === 150 || child.exitCode !== null) throw new Error(`the server did not start within 15 s (exit code ${child.exitCode})`);
+      if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const body = JSON.stringify({ clientKey, task: { type: 'ReCaptchaV2Classification', image: image.toString('base64'), question } });
+    const send = async () => {
+      const reply = (await (await fetch(`${url}/createTask`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })).json()) as { errorId: number; errorCode?: string; errorDescription?: string };
+      if (reply.errorId) throw new Error(`createTask answered ${reply.errorCode}: ${reply.errorDescription}`);
+    };
+    for (let i = 0; i < 20; i++) await send(); // warm-up: the first runs of a session are slow
+    from = Number(process.hrtime.bigint() / 1000n);
+    for (let i = 0; i < requests; i++) {
+      const t = performance.now();
+      await send();
+      times.push(performance.now() - t);
+      if ((i + 1) % 100 === 0) process.stderr.write(`  ${i + 1}/${requests} requests\n`);
+    }
+    to = Number(process.hrtime.bigint() / 1000n);
+  } catch (err) {
+    child.kill('SIGKILL');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
   }
-  const to = Number(process.hrtime.bigint() / 1000n);
-  child.kill('SIGINT');
+  child.kill('SIGINT'); // --cpu-prof writes its files as the process exits
   await exited;
   times.sort((a, b) => a - b);
   const out = [`${kind}: ${requests} createTask requests, one client: p50 ${times[Math.floor(requests / 2)]!.toFixed(1)} ms, p90 ${times[Math.floor(requests * 0.9)]!.toFixed(1)} ms`];

@@ -214,7 +214,8 @@ async function main(): Promise<void> {
   const profiles: string[][] = [];
   for (const kind of profileRequestsN ? ['3x3', '4x4'] : []) {
     console.error(`profiling ${profileRequestsN} ${kind} requests`);
-    profiles.push(await profileRequests(kind, profileRequestsN, 6));
+    // a failed profile must not throw away the rows measured above
+    profiles.push(await profileRequests(kind, profileRequestsN, 6).catch((err: Error) => [`${kind}: the profile failed: ${err.message}`]));
   }
   writeFileSync(path.resolve(PROJECT_ROOT, values.out!), render(pairs, models, seconds, refCommit && refRoot ? refCommit : null, profiles));
   console.error(`wrote ${values.out}`);

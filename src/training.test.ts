@@ -65,6 +65,11 @@ it('fine-tunes a tiny tile model from the COCO-pretrained backbone, calibrates a
   assert.ok(Number(agree) > 5, student);
   assert.match(student, /distilling from .*: \d+ labelled tiles \(70% teacher\), 400 unlabelled tiles/);
   assert.match(student, /epoch {3}1\/1 {2}loss \d/);
+  // a teacher that trained on tiles the student holds out (a larger validation share draws more) is refused
+  const leak = spawnSync(PY, ['training/train.py', '--arch', 'coco', '--size', '48', '--epochs', '1', '--limit', '400', '--batch', '32', '--val-fraction', '0.3',
+    '--head', 'softmax', '--mix', '0', '--teacher', path.join(dir, 'run', 'last.pt'), '--out', path.join(dir, 'leak')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  assert.notEqual(leak.status, 0);
+  assert.match(leak.stderr, /trained on \d+ of this run's validation\/fitting tiles/);
   const out = execFileSync(PY, ['training/export.py', '--run', path.join(dir, 'run'), '--checkpoint', 'last.pt', '--name', 'tiny-coco', '--include', 'bus=school_bus',
     '--operating-point', 'challenge', '--at-half', '--half-min-positives', '2', '--out', path.join(dir, 'model')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
   assert.match(out, /calibration on \d+ fitting tiles/);
@@ -96,6 +101,17 @@ it('fine-tunes a tiny tile model from the COCO-pretrained backbone, calibrates a
   const [, convs] = /(\d+) Conv with int8 weights/.exec(q) ?? [];
   assert.ok(Number(convs) > 40, q);
   await answersWith({ modelDir: path.join(dir, 'int8'), modelDir4x4: '' }, '3x3', '/m/0k4j');
+});
+
+it('moves a class after the classes its question includes, along a chain (export --at-half order)', { skip: !hasTorch && `${PY} lacks numpy/torch` }, () => {
+  const script = [
+    'import sys', 'sys.argv = ["export.py"]', 'sys.path.insert(0, "training")',
+    'from export import included_first',
+    'classes = ["bus", "car", "school_bus", "vehicle"]',
+    'print(included_first([3, 0, 1, 2], classes, {"vehicle": ["bus"], "bus": ["school_bus"]}))',
+  ].join('\n');
+  const order = JSON.parse(execFileSync(PY, ['-c', script], { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim()) as number[];
+  assert.deepEqual(order, [2, 0, 3, 1]);
 });
 
 it('puts a class\'s best 3x3 operating point at 0.5 (export --at-half)', { skip: !hasTorch && `${PY} lacks numpy/torch` }, () => {

@@ -48,6 +48,24 @@ def calibrate(scores: np.ndarray, positive: np.ndarray) -> float:
     return best_t
 
 
+def included_first(ks: list[int], classes: list[str], includes: dict[str, list[str]]) -> list[int]:
+    """`ks` ordered so that every class comes after the classes its question includes (depth first, so a chain
+    such as vehicle=bus, bus=school_bus works too)."""
+    order: list[int] = []
+
+    def visit(c: str, path: tuple[str, ...] = ()) -> None:
+        if c in path:
+            raise SystemExit(f"--include: {' -> '.join(path + (c,))} is a cycle")
+        for o in includes.get(c, []):
+            visit(o, path + (c,))
+        k = classes.index(c)
+        if k in ks and k not in order:
+            order.append(k)
+    for k in ks:
+        visit(classes[k])
+    return order
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", required=True, help="training run folder (best.pt, split.json)")
@@ -68,8 +86,10 @@ def main():
                    help="calibrate to this share of positive tiles (a 3x3 shows the asked object in 2-5 of 9: 0.39) instead of "
                         "the fitting split's own share of each class; 0 = the split's")
     p.add_argument("--operating-point", choices=("balanced", "challenge"), default="balanced",
-                   help="how each class's threshold is chosen on the fitting split: best balanced accuracy over its tiles, or best "
-                        "expected 3x3 exact-solve rate (2-5 of 9 tiles positive, as gridlens eval plants them)")
+                   help="how each class's threshold (model.json `thresholds`) is chosen on the fitting split: best balanced accuracy "
+                        "over its tiles, or best expected 3x3 exact-solve rate (2-5 of 9 tiles positive, as gridlens eval plants them). "
+                        "The service answers 1x1 pictures (and 4x4 squares with a tile model) at this threshold; a 3x3 is answered at "
+                        "the client's confidence (or the top three), which is why --at-half moves the scores themselves")
     p.add_argument("--at-half", action="store_true",
                    help="move each answered class's calibrated bias so that 0.5, the confidence a vendor client sends, is its best "
                         "3x3 operating point on the fitting split (its threshold becomes 0.5); needs a fitting split")
@@ -152,10 +172,9 @@ def main():
         if args.challenge_prior:
             b = prior_shift(b, pos_fit, args.challenge_prior)
         if args.at_half:
-            # classes another question includes (school bus in bus) first, so the including class is searched on their final scores
+            # a class another question includes (school bus in bus) is moved first, so the including class is searched on its final scores
             qpos_fit = positives(fit_idx, question=True)
-            included = {o for others in includes.values() for o in others}
-            for k in sorted(answerable_k, key=lambda k: classes[k] not in included):
+            for k in included_first(answerable_k, classes, includes):
                 if qpos_fit[:, k].sum() < args.half_min_positives:
                     continue
 
@@ -248,7 +267,8 @@ def main():
                    grids={"3x3": answerable, "1x1": answerable, "4x4": grid4},
                    data={"train": f"tiles-v1 + {sources} ({len(rows) - n_tiles_v1} tiles of our own labels)" if len(rows) > n_tiles_v1 else "tiles-v1", "manifestSha1": manifest_sha, "split": "near_cluster, stratified by class",
                          "valFraction": state["args"]["val_fraction"], "fitFraction": state["args"].get("fit_fraction", 0), "seed": state["args"]["seed"],
-                         "unlabeled": "unlabeled-v1 3x3 tiles (pseudo-labels)" if state["args"]["pseudo"] else None,
+                         "unlabeled": (f"unlabeled-v1 3x3 tiles (distilled from {state['args']['teacher']})" if state["args"].get("teacher")
+                                       else "unlabeled-v1 3x3 tiles (pseudo-labels)" if state["args"]["pseudo"] else None),
                          "trainArgs": state["args"]},
                    metrics=metrics, includes=includes or None)
     (out / "validation.txt").write_text("\n".join(val_files) + "\n")

@@ -85,6 +85,8 @@ def parse_args(argv=None):
         p.error(f"--epochs {args.epochs}: at least 1 (under --budget-min the clock ends training; --epochs then only sets the warm-up)")
     if args.teacher and not 0 <= args.distill <= 1:
         p.error(f"--distill {args.distill}: the teacher's share of a target, 0-1")
+    if args.teacher and args.pseudo:
+        p.error("--teacher and --pseudo both label the unlabelled tiles: give one (--teacher gives every unlabelled tile its soft scores)")
     return args
 
 
@@ -132,13 +134,23 @@ def recalibrate_bn(model, x_eval_uint8: np.ndarray, device, batch=256) -> None:
     model.eval()
 
 
-def teacher_targets(args, rows, root, classes, unl, urows, device, log):
+def teacher_targets(args, rows, root, classes, unl, urows, held_out: list[str], device, log):
     """The teacher's scores on every labelled tile and (when loaded) every unlabelled 3x3 tile, each tile seen
     whole and clean at the teacher's own input size and normalisation. Returns two [N, classes] tensors
     (the second None without unlabelled tiles)."""
     state = torch.load(args.teacher, map_location="cpu")
     if state["classes"] != classes:
         raise SystemExit(f"--teacher {args.teacher}: its classes {state['classes']} differ from this run's {classes}")
+    # the teacher must never have trained on a tile this run holds out: its scores would carry them into the student
+    split_file = Path(args.teacher).parent / "split.json"
+    if not split_file.exists():
+        raise SystemExit(f"--teacher {args.teacher}: no split.json beside it, so it cannot be shown to have held out this run's validation and fitting tiles")
+    teacher_split = json.loads(split_file.read_text())
+    held = set(teacher_split["val_files"]) | set(teacher_split.get("fit_files", []))
+    leaked = [f for f in held_out if f not in held]
+    if leaked:
+        raise SystemExit(f"--teacher {args.teacher} trained on {len(leaked)} of this run's validation/fitting tiles (e.g. {leaked[0]}); "
+                         "train the student with the teacher's --labels, --seed, --val-from and fractions")
     net = build_model(state["arch"], len(classes))
     net.load_state_dict(state["model"])
     net.to(device)
@@ -154,7 +166,7 @@ def teacher_targets(args, rows, root, classes, unl, urows, device, log):
     finally:
         _NORM.clear()
         _NORM.update(saved)
-    if state["head"] == "sigmoid":  # per-class probabilities to a distribution over classes
+    if state["head"] == "sigmoid" and args.head == "softmax":  # per-class probabilities to a distribution over classes
         y, yu = y / y.sum(1, keepdim=True).clamp(min=1e-6), (None if yu is None else yu / yu.sum(1, keepdim=True).clamp(min=1e-6))
     agree = float((y.argmax(1).numpy() == np.array([classes.index(r["class"]) for r in rows])).mean())
     log(f"teacher {args.teacher} (epoch {state['epoch']}, {state['size']} px): agrees with {agree:.1%} of the labelled tiles' classes")
@@ -218,7 +230,8 @@ def main(argv=None):
         log(f"started from {args.init} (epoch {init['epoch']}, validation top-1 {init['val_top1']:.4f})")
     teacher_y, teacher_unl = None, None
     if args.teacher:
-        teacher_y, teacher_unl = teacher_targets(args, rows, root, classes, unl, urows if unl is not None else [], device, log)
+        teacher_y, teacher_unl = teacher_targets(args, rows, root, classes, unl, urows if unl is not None else [],
+                                                [rows[i]["file"] for i in [*val_idx, *fit_idx]], device, log)
         y_all = args.distill * teacher_y + (1 - args.distill) * y_all
     ema = copy.deepcopy(model).eval()
     head_params = [p for n, p in model.named_parameters() if n.startswith("classifier")]
@@ -248,7 +261,7 @@ def main(argv=None):
         pc = teacher_unl.argmax(1).numpy()
         pool_x = torch.cat([x_src[train_idx], torch.from_numpy(unl.x_src)])
         pool_y = torch.cat([y_all[train_idx], teacher_unl])
-        pool_w = torch.cat([pool_w, torch.from_numpy(counts[pc] ** -args.balance * 0.5)])
+        pool_w = torch.cat([pool_w, torch.from_numpy(np.maximum(counts[pc], 1) ** -args.balance * 0.5)])
         log(f"distilling from {args.teacher}: {len(train_idx)} labelled tiles ({args.distill:.0%} teacher), {len(pc)} unlabelled tiles (teacher alone)")
     epoch = 0
     while (progress(step) < 1.0) if budget_s else (epoch < args.epochs):

@@ -94,28 +94,42 @@ def challenge_solve_rate(scores: np.ndarray, positive: np.ndarray, threshold: fl
     return float(np.mean([r ** k * s ** (9 - k) for k in CHALLENGE_POSITIVES]))
 
 
+def middle_of_best(grid: np.ndarray, rates: np.ndarray, prefer: float) -> float:
+    """The grid value in the middle of the widest run of consecutive best rates (the widest plateau, the one
+    nearest `prefer` among equally wide ones): an edge of a plateau sits against a fitting tile's score, its
+    middle leaves the most margin for tiles never seen."""
+    best = rates >= np.nanmax(rates) - 1e-9
+    runs, start = [], None
+    for i, b in enumerate(np.append(best, False)):
+        if b and start is None:
+            start = i
+        elif not b and start is not None:
+            runs.append((start, i - 1))
+            start = None
+    lo, hi = max(runs, key=lambda r: (r[1] - r[0], -abs((grid[r[0]] + grid[r[1]]) / 2 - prefer)))
+    return float((grid[lo] + grid[hi]) / 2)
+
+
 def challenge_threshold(scores: np.ndarray, positive: np.ndarray) -> float:
-    """The threshold (0.02-0.98) with the best expected 3x3 exact-solve rate on these tiles; ties go to the
-    one nearest 0.5."""
+    """The threshold (0.02-0.98) with the best expected 3x3 exact-solve rate on these tiles (the middle of the
+    widest best plateau, rounded to 0.01)."""
     if positive.sum() == 0 or (~positive).sum() == 0:
         return 0.5
     grid = np.linspace(0.02, 0.98, 97)
     rates = np.array([challenge_solve_rate(scores, positive, t) for t in grid])
-    best = np.flatnonzero(rates >= rates.max() - 1e-9)
-    return float(grid[best[np.argmin(np.abs(grid[best] - 0.5))]])
+    return round(middle_of_best(grid, rates, 0.5), 2)
 
 
 def half_shift(score_with: "callable", positive: np.ndarray, span: float = 4.0, steps: int = 161) -> float:
     """The bias shift d (added to one class's calibrated logit) whose question score, answered at 0.5, has the
-    best expected 3x3 exact-solve rate; ties go to the smallest |d|. `score_with(d)` returns the question
+    best expected 3x3 exact-solve rate (the middle of the widest best plateau). `score_with(d)` returns the question
     score [N] of the fitting tiles with the shift applied, so a question answered by a sum of classes
     (manifest `includes`) is searched on the score the service uses."""
     grid = np.linspace(-span, span, steps)
     rates = np.array([challenge_solve_rate(score_with(d), positive, 0.5) for d in grid])
     if np.isnan(rates).all():
         return 0.0
-    best = np.flatnonzero(rates >= np.nanmax(rates) - 1e-9)
-    return float(grid[best[np.argmin(np.abs(grid[best]))]])
+    return middle_of_best(grid, rates, 0.0)
 
 
 def challenge_ece(probs: np.ndarray, positive: np.ndarray, answerable: list[int], prior: float) -> float:
