@@ -1,8 +1,11 @@
 /**
- * Keeps the training pipelines alive: a tiny tile run (a few hundred tiles, one epoch) with Debian's
- * PyTorch and a few steps of the 4x4 picture model on top of it, exported, then loaded and run by the
- * service's own code. Skipped, with the reason,
- * where /usr/bin/python3 has no torch (.ci/run installs it).
+ * Keeps the training pipeline alive: one entry point per step (training/train.py, export.py,
+ * model_card.py) with the model kind as a flag. A tiny tile run (a few hundred tiles, one epoch) with
+ * Debian's PyTorch and a few steps of the grid4-scratch picture model on top of it; tiny fine-tunes
+ * from the COCO-pretrained weights of a tile model and of the shipped 4x4 kind (grid4: the detector's
+ * head, a few steps on a handful of pictures); each exported, then loaded and run by the service's own
+ * code. Skipped, with the reason, where /usr/bin/python3 has no torch (.ci/run installs it) or
+ * ../shared lacks the weights or data.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -13,9 +16,13 @@ import { it } from 'node:test';
 import { PROJECT_ROOT, loadConfig } from './config.js';
 import { startSolver } from './app.js';
 import { QUESTIONS } from './protocol/questions.js';
+import { FIXTURE_MODEL } from './testing/service.js';
 
 const PY = '/usr/bin/python3';
 const PRETRAINED = path.join(PROJECT_ROOT, '..', 'shared', 'pretrained', 'coco-mobilenetv3-centernet', 'centernet.bin');
+const GRID4_DATA = path.join(PROJECT_ROOT, '..', 'shared', 'data', 'grid4-v1', 'grid4-train.tar');
+const KINDS = ['tiles', 'grid4', 'grid4-scratch'];
+const STEPS = ['train.py', 'export.py', 'parity.py', 'model_card.py'];
 const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision, onnx'], { stdio: 'ignore' }).status === 0;
 
 /** The service's solver on these models answers a blank picture of this kind with one score per cell. */
@@ -34,21 +41,82 @@ async function answersWith(dirs: { modelDir: string; modelDir4x4: string }, kind
   }
 }
 
-it('trains a tiny tile model and a tiny 4x4 model from it, exports both, and the service answers with them', { skip: !hasTorch && `${PY} lacks torch/torchvision/onnx (apt-get install python3-torch python3-torchvision python3-onnx)`, timeout: 600_000 }, async () => {
+it('trains a tiny tile model (--kind tiles) and a tiny grid4-scratch model from it, exports both, and the service answers with them', { skip: !hasTorch && `${PY} lacks torch/torchvision/onnx (apt-get install python3-torch python3-torchvision python3-onnx)`, timeout: 600_000 }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gridlens-train-'));
   const env = { ...process.env, OMP_NUM_THREADS: '2', OMP_WAIT_POLICY: 'PASSIVE' };
-  const log = execFileSync(PY, ['training/train.py', '--epochs', '1', '--limit', '300', '--batch', '32', '--out', path.join(dir, 'run')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  const log = execFileSync(PY, ['training/train.py', '--kind', 'tiles', '--epochs', '1', '--limit', '300', '--batch', '32', '--out', path.join(dir, 'run')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
   assert.match(log, /epoch {3}1\/1 {2}loss \d/);
+  const saved = JSON.parse(readFileSync(path.join(dir, 'run', 'args.json'), 'utf8')) as Record<string, unknown>;
+  assert.ok(!('kind' in saved), 'a run saves its kind\'s arguments only, as before kinds');
   execFileSync(PY, ['training/export.py', '--run', path.join(dir, 'run'), '--name', 'tiny', '--out', path.join(dir, 'model')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
   await answersWith({ modelDir: path.join(dir, 'model'), modelDir4x4: '' }, '3x3', '/m/0k4j');
-  // the 4x4 picture model, started from that tiny tile model: a few steps, exported, served
-  const g4 = execFileSync(PY, ['training/train_grid4.py', '--init', path.join(dir, 'run', 'last.pt'), '--size', '128', '--max-steps', '3',
+  // the grid4-scratch picture model, started from that tiny tile model: a few steps, exported, served
+  const g4 = execFileSync(PY, ['training/train.py', '--kind', 'grid4-scratch', '--init', path.join(dir, 'run', 'last.pt'), '--size', '128', '--max-steps', '3',
     '--batch', '4', '--real', '2', '--rebuilt', 'data/grid4-rebuilt', '--rebuilt-per-step', '2', '--eval-every', '1', '--out', path.join(dir, 'grid4-run')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
   assert.match(g4, /step {5}3 {2}loss \d/);
   const [, n, train, held] = (/rebuilt: (\d+) labelled pictures, (\d+) for training, (\d+) held out/.exec(g4) ?? []).map(Number);
   assert.ok(n! >= 277 && train! + held! === n && held! > 0.1 * n! && held! < 0.3 * n!, g4);
-  execFileSync(PY, ['training/export_grid4.py', '--run', path.join(dir, 'grid4-run'), '--out', path.join(dir, 'grid4')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  execFileSync(PY, ['training/export.py', '--kind', 'grid4-scratch', '--run', path.join(dir, 'grid4-run'), '--out', path.join(dir, 'grid4')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
   await answersWith({ modelDir: path.join(dir, 'model'), modelDir4x4: path.join(dir, 'grid4') }, '4x4', '/m/015qff', 'picture');
+});
+
+it('fine-tunes a tiny 4x4 model (--kind grid4) from the COCO-pretrained detector, exports it in training and by the export step alike, writes its card, and the service answers with it', {
+  skip: (!hasTorch && `${PY} lacks torch/torchvision/onnx`) || (!existsSync(PRETRAINED) && `${PRETRAINED} is missing (pretrained weights live in ../shared, never in git)`)
+    || (!existsSync(GRID4_DATA) && `${GRID4_DATA} is missing (data lives in ../shared)`),
+  timeout: 600_000,
+}, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gridlens-grid4-'));
+  const env = { ...process.env, OMP_NUM_THREADS: '2', OMP_WAIT_POLICY: 'PASSIVE' };
+  // four pictures of each list (the first validation ones ask for motorcycles and a bicycle) and four rebuilt ones, 128 px,
+  // a few full-batch steps of the head; --gate 0 answers every question validation has
+  const run = path.join(dir, 'run');
+  const log = execFileSync(PY, ['training/train.py', '--kind', 'grid4', '--size', '128', '--limit', '4', '--epochs', '3', '--gate', '0',
+    '--out', run, '--export', path.join(dir, 'model')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  assert.match(log, /pictures: train \d+, fit \d+, val 4/);
+  assert.match(log, /step {4}1\/3 {2}loss \d/);
+  assert.match(log, /exported .*answers .*motorcycle/);
+  for (const f of ['head.pt', 'report.json', 'args.json']) assert.ok(existsSync(path.join(run, f)), f);
+  // the export step on the same run writes the same graph and manifest
+  execFileSync(PY, ['training/export.py', '--kind', 'grid4', '--run', run, '--out', path.join(dir, 'again')], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  const manifest = readFileSync(path.join(dir, 'model', 'model.json'), 'utf8');
+  assert.equal(readFileSync(path.join(dir, 'again', 'model.json'), 'utf8'), manifest);
+  const m = JSON.parse(manifest) as { name: string; input: { unit?: string; size: number }; grids: Record<string, string[]>; data: { trainArgs: Record<string, unknown> } };
+  assert.equal(m.name, 'gridlens-grid4');
+  assert.equal(m.input.size, 128);
+  assert.ok(m.grids['4x4']!.includes('motorcycle'), manifest);
+  assert.ok(!('kind' in m.data.trainArgs), 'trainArgs are the kind\'s arguments only');
+  await answersWith({ modelDir: FIXTURE_MODEL, modelDir4x4: path.join(dir, 'model') }, '4x4', '/m/04_sv', 'picture');
+  // the card step, on a made-up service evaluation: it names the commands of the one pipeline
+  const evalJson = path.join(dir, 'eval.json');
+  writeFileSync(evalJson, JSON.stringify({ grid4: { challenges: 4, unanswerable: 0, precision: 0.5, recall: 0.5, f1: 0.5, exactSetRate: 0.25,
+    perQuestion: { motorcycle: { total: 3, f1: 0.5, exact: 1 }, bicycle: { total: 1, f1: 0.5, exact: 0 } } } }));
+  execFileSync(PY, ['training/model_card.py', '--kind', 'grid4', '--run', run, '--model', path.join(dir, 'model'), '--eval', evalJson], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+  const card = readFileSync(path.join(dir, 'model', 'MODEL_CARD.md'), 'utf8');
+  assert.match(card, /^\/usr\/bin\/python3 training\/train\.py --kind grid4 --size 128 --epochs 3 --gate 0\.0 --out \S+ --export \S+$/m);
+  assert.match(card, /^\/usr\/bin\/python3 training\/parity\.py --kind grid4 --run \S+$/m);
+});
+
+it('refuses an unknown --kind at every step, naming the kinds', { skip: !existsSync(PY) && `no ${PY}` }, () => {
+  for (const step of STEPS) {
+    const r = spawnSync(PY, [`training/${step}`, '--kind', 'grid5', '--out', os.tmpdir()], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 2, `${step}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`--kind 'grid5': unknown model kind; the kinds are ${KINDS.join(', ')}`), step);
+  }
+});
+
+it('lists the kinds in every step\'s --help, and each kind\'s own flags with --kind', { skip: !hasTorch && `${PY} lacks torch/torchvision/onnx` }, () => {
+  const help = (...args: string[]) => execFileSync(PY, args, { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  for (const step of STEPS) {
+    const out = help(`training/${step}`, '--help');
+    for (const k of KINDS) assert.match(out, new RegExp(`^  ${k} +\\S`, 'm'), `${step} --help lists ${k}`);
+    assert.match(out.replace(/\s+/g, ' '), /the other flags here are those of --kind tiles/, step);
+  }
+  assert.match(help('training/train.py', '--help'), /--arch \{mnv3s,mnv3l,coco\}/);
+  const grid4 = help('training/train.py', '--kind', 'grid4', '--help');
+  assert.match(grid4, /--pooled-for-coco/);
+  assert.doesNotMatch(grid4, /--arch \{/);
+  assert.match(help('training/train.py', '--kind', 'grid4-scratch', '--help'), /--init INIT/);
+  assert.match(help('training/export.py', '--kind', 'grid4', '--help'), /--checkpoint CHECKPOINT\s+the head file in --run/);
 });
 
 it('fine-tunes a tiny tile model from the COCO-pretrained backbone, calibrates and exports it, and the service answers with it', { skip: (!hasTorch && `${PY} lacks torch/torchvision/onnx`) || (!existsSync(PRETRAINED) && `${PRETRAINED} is missing (pretrained weights live in ../shared, never in git)`), timeout: 600_000 }, async () => {
@@ -105,8 +173,8 @@ it('fine-tunes a tiny tile model from the COCO-pretrained backbone, calibrates a
 
 it('moves a class after the classes its question includes, along a chain (export --at-half order)', { skip: !hasTorch && `${PY} lacks numpy/torch` }, () => {
   const script = [
-    'import sys', 'sys.argv = ["export.py"]', 'sys.path.insert(0, "training")',
-    'from export import included_first',
+    'import sys', 'sys.path.insert(0, "training")',
+    'from gridlens_train.tiles.export import included_first',
     'classes = ["bus", "car", "school_bus", "vehicle"]',
     'print(included_first([3, 0, 1, 2], classes, {"vehicle": ["bus"], "bus": ["school_bus"]}))',
   ].join('\n');

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turn a shipped tile model (models/NAME: model.onnx + model.json) back into a PyTorch checkpoint
-that train_grid4.py --init (or any fine-tuning) can start from, when the run that trained it is gone
-(training/runs/ is not committed).
+that `train.py --kind grid4-scratch --init` (or any fine-tuning) can start from, when the run that
+trained it is gone (training/runs/ is not committed).
 
 The ONNX export folded each BatchNorm into the convolution before it, so the weights come back as
 (W, b) per convolution. Each one is loaded as: the convolution gets W, and its BatchNorm is set

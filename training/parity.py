@@ -1,77 +1,16 @@
 #!/usr/bin/env python3
-"""Write the PyTorch side of the Node/PyTorch parity test (src/model/parity.test.ts).
+"""Write the PyTorch side of the Node/PyTorch parity test (src/model/parity.test.ts) for a model of any kind.
 
-  /usr/bin/python3 training/parity.py --run training/runs/tiles-sigmoid --model models/gridlens-tiles
+  /usr/bin/python3 training/parity.py --run training/runs/coco128 --checkpoint last.pt
+  /usr/bin/python3 training/parity.py --kind grid4 --run training/runs/grid4-coco384
 
-Picks a few 100x100 validation tiles of ../shared/data/tiles-v1 (named by tar and member, not
-copied: data stays in ../shared) and records in test/fixtures/parity/reference.json the scores
-PyTorch gives them, with the same preprocessing the service applies (decode, bilinear
-half-pixel resize to the input size, normalise). The Node test runs the same files through
-sharp + src/imaging/sample-tiles.ts + onnxruntime-node and compares.
+`--kind KIND --help` lists that kind's flags.
 """
-import argparse
-import io
-import json
 import sys
-import tarfile
 from pathlib import Path
 
-import numpy as np
-import torch
-from PIL import Image
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gridlens_train import augment, data  # noqa: E402
-from gridlens_train.model import build_model  # noqa: E402
-import train  # noqa: E402
-from gridlens_train.calibration import apply_platt  # noqa: E402
-
-
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--run", required=True)
-    p.add_argument("--checkpoint", default="best.pt")
-    p.add_argument("--model", default="models/gridlens-tiles")
-    p.add_argument("--count", type=int, default=12)
-    args = p.parse_args()
-    root = data.project_root()
-    manifest = json.loads((root / args.model / "model.json").read_text())
-    state = torch.load(Path(args.run) / args.checkpoint, map_location="cpu")
-    # the arithmetic of the shipped graph: fused hard-swish where clean_export.py wrote it so
-    fuse = bool(manifest.get("export", {}).get("fused", False))
-    net = build_model(state["arch"], len(state["classes"]), fuse=fuse)
-    missing, unexpected = net.load_state_dict(state["model"], strict=not fuse)
-    if missing or unexpected:
-        raise SystemExit(f"checkpoint does not fit the model: missing {missing[:3]}, unexpected {unexpected[:3]}")
-    net.eval()
-    train._NORM.update(mean=state["mean"], std=state["std"])
-    calib = manifest.get("metrics", {}).get("calibration")
-    val = set((root / args.model / "validation.txt").read_text().split())
-    rows = [r for r in data.read_manifest(data.shared_data() / "tiles-v1" / "manifest.csv")
-            if r["file"] in val and r["width"] == "100"]
-    by_class = {}
-    for r in rows:
-        by_class.setdefault(r["class"], []).append(r)
-    picked = [rs[0] for rs in by_class.values()][: args.count]
-    out = root / "test" / "fixtures" / "parity"
-    out.mkdir(parents=True, exist_ok=True)
-    refs = []
-    for r in picked:
-        with tarfile.open(data.shared_data() / "tiles-v1" / r["tar"]) as tar:
-            raw = tar.extractfile(r["file"]).read()
-        img = data.resize_like_service(np.asarray(Image.open(io.BytesIO(raw)).convert("RGB")), state["size"])
-        x = train.normalise(augment.to_float(torch.from_numpy(img[None].copy())))
-        with torch.no_grad():
-            logits = net(x)
-        scores = torch.sigmoid(logits) if state["head"] == "sigmoid" else torch.softmax(logits, 1)
-        if calib:  # the exported graph ends in the per-class Platt map (export.py)
-            a = np.array([calib["a"][c] for c in state["classes"]], np.float32)
-            b = np.array([calib["b"][c] for c in state["classes"]], np.float32)
-            scores = torch.from_numpy(apply_platt(scores.numpy(), a, b))
-        refs.append({"tar": r["tar"], "file": r["file"], "class": r["class"], "scores": [round(float(v), 6) for v in scores[0]]})
-    (out / "reference.json").write_text(json.dumps({"modelSha256": manifest["sha256"], "classes": state["classes"], "images": refs}, indent=1) + "\n")
-    print(f"wrote {len(refs)} parity images to {out}")
-
+from gridlens_train.kinds import main  # noqa: E402
 
 if __name__ == "__main__":
-    main()
+    main("parity")

@@ -17,7 +17,7 @@ export interface ModelManifest {
   /**
    * unit "tile" (the default): one image per cell, the output one row of class scores per cell.
    * unit "picture": the whole picture resized to size x size, the output one row per cell of the
-   * grids it serves (row-major), e.g. 16 rows for a 4x4 model (training/train_grid4.py).
+   * grids it serves (row-major), e.g. 16 rows for a 4x4 model (training/train.py --kind grid4).
    */
   input: { name: string; size: number; layout: 'NCHW'; mean: number[]; std: number[]; resize: 'bilinear-half-pixel'; unit?: 'tile' | 'picture' };
   output: { name: string; activation: 'sigmoid' | 'softmax' };

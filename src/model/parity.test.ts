@@ -1,6 +1,6 @@
 /**
  * Node preprocessing + onnxruntime-node give the scores PyTorch gives (reference written by
- * training/parity.py for the shipped model).
+ * training/parity.py for the shipped models: --kind tiles, the default, and --kind grid4).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -54,7 +54,7 @@ it('shipped 4x4 model: Node square scores match PyTorch within 0.01', { skip: (!
   try {
     const { model, pool } = solver.modelFor('4x4');
     assert.equal(model.manifest.input.unit, 'picture', 'MODEL_DIR_4X4 serves the 4x4 picture model');
-    assert.equal(model.manifest.sha256, ref.modelSha256, 'reference is for another model: run training/parity_grid4.py (see training/README.md)');
+    assert.equal(model.manifest.sha256, ref.modelSha256, 'reference is for another model: run training/parity.py --kind grid4 (see training/README.md)');
     const n = ref.classes.length;
     let worst = 0;
     for (const pic of ref.pictures) {

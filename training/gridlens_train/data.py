@@ -195,8 +195,8 @@ CORRECTIONS = "corrections/tiles-v1.csv"
 
 def training_rows(labels, limit: int, seed: int, log=print) -> list[dict]:
     """The labelled rows of a tile run, in train.py's order: tiles-v1, then the label CSV folders,
-    drawn down to --limit, then every tile of the feedback exports (never drawn away). export.py and
-    train_grid4.py call this with a run's saved arguments to see the same rows. A label folder's
+    drawn down to --limit, then every tile of the feedback exports (never drawn away). The tile export
+    and the grid4-scratch training call this with a run's saved arguments to see the same rows. A label folder's
     corrections/tiles-v1.csv corrects tiles-v1's own labels (apply_corrections)."""
     rows = read_manifest(shared_data() / "tiles-v1" / "manifest.csv")
     feedback = []

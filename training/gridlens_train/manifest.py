@@ -1,13 +1,20 @@
-"""Write model.json (the contract with the service: src/model/manifest.ts)."""
+"""What every kind's export writes: model.onnx (ONNX checker run), model.json (the contract with the
+service: src/model/manifest.ts) with the graph's sha256, and the version named after the checkpoint."""
 from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
 from pathlib import Path
 
 
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def checkpoint_version(checkpoint: Path) -> str:
+    """Today and the checkpoint's sha256 prefix, e.g. 2026-12-03-7e6910de."""
+    return f"{date.today().isoformat()}-{sha256_of(checkpoint)[:8]}"
 
 
 def write_manifest(out_dir: Path, *, name: str, version: str, size: int, mean, std, activation: str,

