@@ -111,5 +111,18 @@ describe('sampleTiles', () => {
       assert.ok(worst <= 1 / 255 + 1e-6, `${side}/${rows}/${size}/${context}: ${worst * 255} grey levels`);
     }
   });
-});
 
+  it('writes into a given array of the right length, every element, and ignores one of another length', () => {
+    const a = noise(300, 3);
+    const b = noise(300, 4);
+    const into = sampleTiles(a, 300, 3, { size: 32, ...ID });
+    const again = sampleTiles(b, 300, 3, { size: 32, ...ID }, 1, into);
+    assert.equal(again, into, 'the same array comes back');
+    assert.deepEqual(again, sampleTiles(b, 300, 3, { size: 32, ...ID }), 'nothing of the first picture is left');
+    const short = new Float32Array(10);
+    const fresh = sampleTiles(b, 300, 3, { size: 32, ...ID }, 1, short);
+    assert.notEqual(fresh, short);
+    assert.equal(fresh.length, 9 * 3 * 32 * 32);
+    assert.ok(short.every((v) => v === 0), 'a wrong-length array is left alone');
+  });
+});

@@ -53,6 +53,9 @@ parentPort!.postMessage({ ready: true });
 // every batch queued before it.
 let queue: Promise<void> = Promise.resolve();
 let closed = false;
+// The input tensor of the last cut, reused by the next one of the same shape (messages are handled
+// one at a time, and session.run() is done with its input before the next starts).
+let cutInput: Float32Array | undefined;
 parentPort!.on('message', (req: InferRequest | CutRequest | { close: true }) => {
   queue = queue.then(() => handle(req)).catch((err: unknown) => {
     // handle() answers inference errors itself; this is a failed release or reply: say so and go on
@@ -74,7 +77,7 @@ async function handle(req: InferRequest | CutRequest | { close: true }): Promise
   const cutStarted = performance.now();
   try {
     const { input, batch } = 'cut' in req
-      ? { input: sampleTiles(req.cut.raw, req.cut.side, req.cut.rows, init, req.cut.context), batch: req.cut.rows * req.cut.rows }
+      ? { input: (cutInput = sampleTiles(req.cut.raw, req.cut.side, req.cut.rows, init, req.cut.context, cutInput)), batch: req.cut.rows * req.cut.rows }
       : req;
     const started = performance.now();
     const tensor = new ort.Tensor('float32', input, [batch, 3, init.size, init.size]);
