@@ -16,6 +16,22 @@ from torch import nn
 from . import augment, data
 
 
+def add_arguments(p, kind, count: int, run_help: str | None = None) -> None:
+    """The flags every kind's parity step takes: the run, its checkpoint, the shipped model folder, how many references."""
+    p.add_argument("--run", required=True, help=run_help)
+    p.add_argument("--checkpoint", default=kind.checkpoint, help="the checkpoint file in --run")
+    p.add_argument("--model", default=f"models/{kind.model}")
+    p.add_argument("--count", type=int, default=count)
+
+
+def load(args) -> tuple[Path, dict, dict]:
+    """(project root, the shipped model.json, the run's checkpoint) for a parity step."""
+    root = data.project_root()
+    manifest = json.loads((root / args.model / "model.json").read_text())
+    state = torch.load(Path(args.run) / args.checkpoint, map_location="cpu")
+    return root, manifest, state
+
+
 def normalise(x: torch.Tensor, mean, std) -> torch.Tensor:
     return (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
 

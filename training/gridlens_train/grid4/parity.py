@@ -7,27 +7,20 @@ detector, the run's head.pt and its Platt map) gives a few validation challenges
 ../shared/data/grid4-v1 (named, not copied), with the service's preprocessing (decode, bilinear
 half-pixel resize of the whole picture, normalise as model.json says).
 """
-import json
-from pathlib import Path
 
 import torch
 
-from .. import data
 from ..detector4 import COCO_OF, DetectorFeatures, Grid4Detector, Grid4Head
+from .. import reference
 from ..reference import picture_references, write_reference
 
 
 def add_arguments(p, kind) -> None:
-    p.add_argument("--run", required=True, help="a train.py --kind grid4 run folder")
-    p.add_argument("--checkpoint", default=kind.checkpoint, help="the head file in --run")
-    p.add_argument("--model", default=f"models/{kind.model}")
-    p.add_argument("--count", type=int, default=4)
+    reference.add_arguments(p, kind, 4, 'a train.py --kind grid4 run folder')
 
 
 def run(args, p) -> None:
-    root = data.project_root()
-    manifest = json.loads((root / args.model / "model.json").read_text())
-    state = torch.load(Path(args.run) / args.checkpoint, map_location="cpu")
+    root, manifest, state = reference.load(args)
     head = Grid4Head(state["classes"], pooled_for_coco=state.get("pooled_for_coco", True))
     head.load_state_dict(state["head"])
     feats = DetectorFeatures([COCO_OF[c] for c in state["classes"] if c in COCO_OF], state["size"])

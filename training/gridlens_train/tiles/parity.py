@@ -9,9 +9,7 @@ half-pixel resize to the input size, normalise). The Node test runs the same fil
 sharp + src/imaging/sample-tiles.ts + onnxruntime-node and compares.
 """
 import io
-import json
 import tarfile
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -20,21 +18,17 @@ from PIL import Image
 from .. import augment, data
 from ..calibration import apply_platt
 from ..model import build_model
+from .. import reference
 from ..reference import write_reference
 from . import train
 
 
 def add_arguments(p, kind) -> None:
-    p.add_argument("--run", required=True)
-    p.add_argument("--checkpoint", default=kind.checkpoint)
-    p.add_argument("--model", default=f"models/{kind.model}")
-    p.add_argument("--count", type=int, default=12)
+    reference.add_arguments(p, kind, 12)
 
 
 def run(args, p) -> None:
-    root = data.project_root()
-    manifest = json.loads((root / args.model / "model.json").read_text())
-    state = torch.load(Path(args.run) / args.checkpoint, map_location="cpu")
+    root, manifest, state = reference.load(args)
     # the arithmetic of the shipped graph: fused hard-swish where clean_export.py wrote it so
     fuse = bool(manifest.get("export", {}).get("fused", False))
     net = build_model(state["arch"], len(state["classes"]), fuse=fuse)
