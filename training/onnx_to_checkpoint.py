@@ -68,6 +68,9 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True, help="run folder to write last.pt and split.json into")
     p.add_argument("--reference", type=Path, default=None,
                    help="parity reference (training/parity.py's JSON) to compare with; default test/fixtures/parity/reference.json for the shipped model")
+    p.add_argument("--tolerance", type=float, default=0.01,
+                   help="largest score difference from the reference allowed (default 0.01, the Node parity test's bound: "
+                        "a wrong layer mapping moves scores by 0.1 or more, while PyTorch builds and CPUs differ by up to ~2e-3)")
     p.add_argument("--stat-tiles", type=int, default=512, help="tiles-v1 tiles for the BatchNorm statistics")
     args = p.parse_args()
     manifest = json.loads((args.model / "model.json").read_text())
@@ -144,7 +147,7 @@ def main() -> None:
     if ref_path.exists() and (args.reference or args.model.resolve() == (data.project_root() / "models" / "gridlens-tiles").resolve()):
         ref = json.loads(ref_path.read_text())
         if ref.get("modelSha256") == manifest["sha256"]:
-            check_reference(scorer, ref, size, mean, std)
+            check_reference(scorer, ref, size, mean, std, args.tolerance)
 
     args.out.mkdir(parents=True, exist_ok=True)
     state = {"model": net.state_dict(), "classes": classes, "size": size, "mean": mean, "std": std,
@@ -157,7 +160,7 @@ def main() -> None:
     print(f"wrote {args.out / 'last.pt'} and {args.out / 'split.json'} ({len(val)} validation tiles)")
 
 
-def check_reference(scorer: nn.Module, ref: dict, size: int, mean, std) -> None:
+def check_reference(scorer: nn.Module, ref: dict, size: int, mean, std, tolerance: float) -> None:
     """Scores of the recorded parity tiles, against what the original checkpoint gave them."""
     worst = 0.0
     root = data.shared_data() / "tiles-v1"
@@ -170,8 +173,8 @@ def check_reference(scorer: nn.Module, ref: dict, size: int, mean, std) -> None:
             got = scorer(x)[0].numpy()
         worst = max(worst, float(np.abs(got - np.array(item["scores"])).max()))
     print(f"parity tiles: largest score difference from the original checkpoint {worst:.2e} over {len(ref['images'])} tiles")
-    if worst > 1e-3:
-        raise SystemExit("the rebuilt checkpoint does not reproduce the shipped model")
+    if worst > tolerance:
+        raise SystemExit(f"the rebuilt checkpoint does not reproduce the shipped model (difference {worst:.2e} > --tolerance {tolerance:g})")
 
 
 if __name__ == "__main__":
