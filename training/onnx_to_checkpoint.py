@@ -68,9 +68,9 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True, help="run folder to write last.pt and split.json into")
     p.add_argument("--reference", type=Path, default=None,
                    help="parity reference (training/parity.py's JSON) to compare with; default test/fixtures/parity/reference.json for the shipped model")
-    p.add_argument("--tolerance", type=float, default=0.01,
-                   help="largest score difference from the reference allowed (default 0.01, the Node parity test's bound: "
-                        "a wrong layer mapping moves scores by 0.1 or more, while PyTorch builds and CPUs differ by up to ~2e-3)")
+    p.add_argument("--tolerance", type=float, default=1e-3,
+                   help="largest score difference from the reference allowed (default 1e-3; a wrong layer mapping moves scores by 0.1 "
+                        "or more, while the shipped clean export differed by 2.1e-3 on the 2026-12-05 machine and needed --tolerance 0.003)")
     p.add_argument("--stat-tiles", type=int, default=512, help="tiles-v1 tiles for the BatchNorm statistics")
     args = p.parse_args()
     manifest = json.loads((args.model / "model.json").read_text())
