@@ -204,6 +204,29 @@ it('puts a class\'s best 3x3 operating point at 0.5 (export --at-half)', { skip:
   assert.ok(at05! < 1, 'at 0.5 some negatives are selected');
 });
 
+it('puts a new class\'s threshold where min(recall, precision) is best (export --new-class-threshold gate)', { skip: !hasTorch && `${PY} lacks numpy/torch` }, () => {
+  // a rare class: 100 positives score 0.2-1.0; of 1,000 negatives 900 score 0-0.2 and 100 0.2-0.6. Balanced
+  // accuracy takes the threshold down to 0.2 (recall is worth more than the few negatives it lets in, and
+  // precision falls to 0.5); the gate threshold must clear both better (best min(recall, precision) ~0.69 near 0.45)
+  const script = [
+    'import sys, numpy as np',
+    'sys.path.insert(0, "training")',
+    'from gridlens_train.calibration import gate_threshold',
+    'from gridlens_train.tiles.export import calibrate',
+    'rng = np.random.default_rng(0)',
+    's = np.concatenate([rng.uniform(0.2, 1.0, 100), rng.uniform(0.0, 0.2, 900), rng.uniform(0.2, 0.6, 100)]); pos = np.arange(1100) < 100',
+    'def rp(t):',
+    '    sel = s >= t',
+    '    return min((sel & pos).sum() / pos.sum(), (sel & pos).sum() / max(1, sel.sum()))',
+    'tb, tg = calibrate(s, pos), gate_threshold(s, pos)',
+    'print(tb, tg, rp(tb), rp(tg), max(rp(t) for t in np.linspace(0.02, 0.98, 97)))',
+  ].join('\n');
+  const [tb, tg, atB, atG, best] = execFileSync(PY, ['-c', script], { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim().split(' ').map(Number);
+  assert.ok(tg! > tb!, `gate threshold ${tg} not above balanced ${tb}`);
+  assert.ok(atG! > atB! + 0.1, `min(recall, precision) ${atG} at the gate threshold, ${atB} at balanced`);
+  assert.ok(atG! >= best! - 0.02, `min(recall, precision) ${atG}, best on the grid ${best}`);
+});
+
 it('rebuilds cut-up 4x4 pictures square for square, and never a wrong one', { skip: !hasTorch && `${PY} lacks numpy/torch`, timeout: 120_000 }, () => {
   // training/rebuild_grid4.py --selftest: grid4-v1 pictures cut into shuffled 95x95 squares, as the
   // 2022 collection stored them; the jigsaw must not return a wrong picture and must rebuild at least

@@ -120,6 +120,23 @@ def challenge_threshold(scores: np.ndarray, positive: np.ndarray) -> float:
     return round(middle_of_best(grid, rates, 0.5), 2)
 
 
+def gate_threshold(scores: np.ndarray, positive: np.ndarray) -> float:
+    """The threshold (0.02-0.98) that best clears issue 16's gate on these tiles: the largest min(recall,
+    precision) (the middle of the widest best plateau, rounded to 0.01). For a class that is answered only
+    when both reach the gate, the balanced-accuracy threshold leans to recall on a rare class; this one
+    spends the recall a class has to spare on precision."""
+    if positive.sum() == 0 or (~positive).sum() == 0:
+        return 0.5
+    grid = np.linspace(0.02, 0.98, 97)
+    rates = []
+    for t in grid:
+        sel = scores >= t
+        recall = (sel & positive).sum() / positive.sum()
+        precision = (sel & positive).sum() / sel.sum() if sel.any() else 0.0
+        rates.append(min(recall, precision))
+    return round(middle_of_best(grid, np.array(rates, dtype=np.float64), 0.5), 2)
+
+
 def half_shift(score_with: "callable", positive: np.ndarray, span: float = 4.0, steps: int = 161) -> float:
     """The bias shift d (added to one class's calibrated logit) whose question score, answered at 0.5, has the
     best expected 3x3 exact-solve rate (the middle of the widest best plateau). `score_with(d)` returns the question

@@ -23,6 +23,7 @@ import torch
 
 from .. import data
 from ..calibration import (Calibrated, apply_platt, calibration_report, challenge_ece, challenge_threshold, fit_platt,
+                           gate_threshold,
                            half_shift, prior_shift)
 from ..classes import QUESTION_IDS
 from ..manifest import checkpoint_version, export_onnx, write_manifest
@@ -95,6 +96,9 @@ def add_arguments(p, kind) -> None:
                    help="a new class answers only if, on validation, its tile recall and precision at its threshold "
                         "both reach this and it has --gate-min-positives validation tiles (issue 16 uses 0.85)")
     p.add_argument("--gate-min-positives", type=int, default=30)
+    p.add_argument("--new-class-threshold", choices=("objective", "gate"), default="objective",
+                   help="a class outside --established gets its threshold by --operating-point like the others (objective), or "
+                        "where min(recall, precision) is highest on the fitting split (gate): the point that best clears --gate")
     p.add_argument("--include", action="append", default=[], metavar="CLASS=OTHER[,OTHER]",
                    help="answer CLASS's questions with P(CLASS) + P(OTHER) (manifest `includes`; e.g. bus=school_bus: a school bus "
                         "is a bus); its threshold and gate figures use that score, and an OTHER tile counts as a CLASS positive")
@@ -217,6 +221,8 @@ def run(args, p) -> None:
     for k, c in enumerate(classes):
         if c in at_half:
             thresholds[c] = 0.5
+        elif args.new_class_threshold == "gate" and c not in established:
+            thresholds[c] = gate_threshold(q_fit[:, k], qpos_fit[:, k])
         elif args.operating_point == "challenge":
             thresholds[c] = challenge_threshold(q_fit[:, k], qpos_fit[:, k])
         else:
@@ -255,6 +261,7 @@ def run(args, p) -> None:
                               "atThreshold": gate},
                "thresholdsFittedOn": f"{fitted_on} split ({len(probs_fit)} tiles)",
                "thresholdObjective": ("expected 3x3 exact-solve rate" if args.operating_point == "challenge" else "balanced accuracy")
+                                     + ("; best min(recall, precision) for classes outside --established" if args.new_class_threshold == "gate" else "")
                                      + (f"; 0.5 for {', '.join(at_half)} (--at-half)" if at_half else ""),
                **({"calibration": calib} if calib else {})}
     write_manifest(out, name=args.name, version=version, size=size, mean=state["mean"], std=state["std"],
